@@ -1,0 +1,1 @@
+"""snail-images backend: the Lambda handlers, imaging, naming, storage and catalog."""

@@ -1,0 +1,69 @@
+"""Image validation, shared by `snail-images check` and the insert handler.
+
+Pillow is asked to open only the allowed formats, with a decompression-bomb limit, and the
+whole image is decoded so that a truncated file is refused here rather than later.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from .formats import ALLOWED_PILLOW_FORMATS, format_for_path
+
+# Pillow's own default warning threshold (about 89.5 MP); above it we refuse outright.
+DEFAULT_MAX_PIXELS = 89_478_485
+
+
+class InvalidImage(ValueError):
+    """The content is not an acceptable image; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str  # Pillow's name: PNG, JPEG, GIF, BMP, WEBP, TIFF
+    content_type: str
+    width: int
+    height: int
+    mode: str
+    frames: int
+
+
+def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Check `data` as the image named `filename`; raise InvalidImage with the reason."""
+    expected = format_for_path(filename)
+    if expected is None:
+        raise InvalidImage("not an image: the extension is not one of png, jpg, jpeg, gif, bmp, webp, tif, tiff")
+    if not data:
+        raise InvalidImage("empty file")
+    if data.startswith(b"version https://git-lfs.github.com/spec/"):
+        raise InvalidImage("Git LFS pointer, not the image: check out with LFS (actions/checkout `lfs: true`)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=sorted(ALLOWED_PILLOW_FORMATS)) as im:
+                fmt = im.format or ""
+                width, height = im.size
+                if width * height > max_pixels:
+                    raise InvalidImage(
+                        f"{width}x{height} is over the decompression bomb limit of {max_pixels} pixels"
+                    )
+                if fmt != expected.pillow:
+                    raise InvalidImage(
+                        f"content is {fmt} but the extension says {expected.pillow}: rename the file or re-export it"
+                    )
+                frames = getattr(im, "n_frames", 1)
+                mode = im.mode
+                im.load()  # decodes the first frame fully: a truncated file fails here
+    except InvalidImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidImage(f"over the decompression bomb limit: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidImage("not a readable PNG, JPEG, GIF, BMP, WebP or TIFF image") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidImage(f"damaged or truncated image: {exc}") from exc
+    return ImageInfo(fmt, expected.content_type, width, height, mode, frames)
