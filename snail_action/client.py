@@ -1,0 +1,310 @@
+"""HTTP client for the snail-images API (contracts section 2): one pooled session, auth, retries.
+
+Every request goes through `ApiClient.request`, which signs (x-api-key and/or SigV4 for
+execute-api), retries what is worth retrying (connection errors, 429, 5xx) with exponential
+backoff and full jitter, honours `Retry-After`, and gives up within a bounded total time.
+A 4xx other than 429 is the server telling us the request itself is wrong: it is returned at once.
+The API key never appears in a message, an exception or a log line.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .settings import SettingsError
+
+# Retried: the request may well succeed if sent again. PUT and DELETE are idempotent in this API
+# (a PUT of the same content answers `unchanged`), and POST /uploads only mints a URL.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+
+
+class ApiError(Exception):
+    """The request could not be completed (after retries); the message is for a person, key-free."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6  # at most this many sends of one request
+    base_delay: float = 0.5  # seconds; the n-th retry waits uniform(0, min(cap, base * 2**n))
+    max_delay: float = 20.0
+    total_seconds: float = 180.0  # no new attempt starts after this much time on one request
+
+    def backoff(self, retry_number: int, rng: random.Random) -> float:
+        # Full jitter: concurrent clients hitting the same throttle spread out instead of in waves.
+        return rng.uniform(0.0, min(self.max_delay, self.base_delay * (2 ** retry_number)))
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any  # parsed JSON, or {} when the body is not JSON
+    text: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def error_message(self) -> str:
+        """The server's error in one line: `code: message`, or the start of the body."""
+        if isinstance(self.body, dict) and ("error" in self.body or "message" in self.body):
+            code = self.body.get("error") or ""
+            msg = self.body.get("message") or ""
+            return f"{code}: {msg}" if code and msg else str(code or msg)
+        return " ".join(self.text.split())[:200] or f"HTTP {self.status}"
+
+
+def encode_path(path: str) -> str:
+    """The repository path as a URL path: every segment percent-encoded (`/` stays the separator).
+
+    Git paths are bytes; planner strings may carry surrogate escapes for invalid UTF-8, which
+    must round-trip to the same bytes rather than fail.
+    """
+    return "/".join(quote(seg.encode("utf-8", "surrogateescape"), safe="") for seg in path.split("/"))
+
+
+def encode_filename_header(path: str) -> str:
+    """The `filename` header: percent-encoded UTF-8, so newlines and non-ASCII survive HTTP."""
+    return quote(path.encode("utf-8", "surrogateescape"), safe="/")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def region_from_url(api_url: str) -> str | None:
+    host = (urlsplit(api_url).hostname or "").lower()
+    m = _EXECUTE_API_HOST.match(host)
+    return m.group(1) if m else None
+
+
+def credentials_from_env(env: Mapping[str, str]):
+    """AWS credentials as aws-actions/configure-aws-credentials leaves them (env variables)."""
+    from botocore.credentials import Credentials
+
+    key = env.get("AWS_ACCESS_KEY_ID")
+    secret = env.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        raise SettingsError("sign-aws needs AWS credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: "
+                            "run aws-actions/configure-aws-credentials before this step")
+    return Credentials(key, secret, env.get("AWS_SESSION_TOKEN") or None)
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """One session whose connection pool holds as many connections as requests in flight."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), pool_block=True, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = True  # proxies from the environment, as curl would
+    return session
+
+
+class ApiClient:
+    """The API's operations over one shared `requests.Session` (safe to use from many threads)."""
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        api_key: str | None = None,
+        sign_aws: bool = False,
+        region: str | None = None,
+        env: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        pool_size: int = 16,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        on_retry: Callable[[str, str], None] | None = None,
+    ):
+        if not api_url or not urlsplit(api_url).scheme.startswith("http"):
+            raise SettingsError("api-url must be the API's http(s) base URL, e.g. "
+                                "https://abc123.execute-api.us-east-1.amazonaws.com/prod")
+        if not api_key and not sign_aws:
+            raise SettingsError("no authentication: give an API key (SNAIL_API_KEY or --api-key) and/or --sign-aws")
+        self.base_url = api_url.rstrip("/")
+        self._api_key = api_key
+        self._signer = None
+        if sign_aws:
+            from botocore.auth import SigV4Auth
+
+            env = os.environ if env is None else env
+            region = region or region_from_url(api_url)
+            if not region:
+                raise SettingsError("sign-aws needs a region: set aws-region (or AWS_REGION)")
+            self.region = region
+            self._signer = SigV4Auth(credentials_from_env(env), "execute-api", region)
+        self._owns_session = session is None
+        self.session = session if session is not None else new_session(pool_size)
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._on_retry = on_retry
+
+    # -- the API ---------------------------------------------------------------------------------
+
+    def put_image(self, path: str, data: bytes, content_type: str, sha256: str) -> ApiResponse:
+        headers = {"Content-Type": content_type, "filename": encode_filename_header(path),
+                   "x-content-sha256": sha256}
+        return self.request("PUT", "/images/" + encode_path(path), data=data, headers=headers)
+
+    def delete_image(self, path: str) -> ApiResponse:
+        return self.request("DELETE", "/images/" + encode_path(path))
+
+    def get_image(self, path: str) -> ApiResponse:
+        return self.request("GET", "/images/" + encode_path(path))
+
+    def create_upload(self, path: str, content_type: str, size: int, sha256: str) -> ApiResponse:
+        body = {"filename": path, "content_type": content_type, "size": size, "sha256": sha256}
+        return self.request("POST", "/uploads", json_body=body)
+
+    def upload_presigned(self, url: str, method: str, headers: Mapping[str, str], data: bytes) -> ApiResponse:
+        """Send the bytes to the presigned URL with exactly the headers it was signed for.
+
+        No API key and no SigV4 here: the URL carries its own authorisation, and a key sent to S3
+        would leak it to another service for nothing.
+        """
+        return self._send(method.upper(), url, data=data, headers=dict(headers), authenticate=False)
+
+    def list_images(self) -> Iterator[dict[str, Any]]:
+        """Every live catalog entry, following the cursor until it is null."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            target = "/images" + (f"?cursor={quote(cursor, safe='')}" if cursor else "")
+            resp = self.request("GET", target)
+            if not resp.ok:
+                raise ApiError(f"listing the catalog failed: HTTP {resp.status} {resp.error_message}", resp.status)
+            body = resp.body if isinstance(resp.body, dict) else {}
+            yield from body.get("files") or []
+            cursor = body.get("cursor")
+            if not cursor:
+                return
+            if cursor in seen:  # a server bug must not become an endless loop
+                raise ApiError("listing the catalog failed: the server repeated a cursor")
+            seen.add(cursor)
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def request(self, method: str, target: str, *, data: bytes | None = None,
+                headers: Mapping[str, str] | None = None, json_body: Any = None) -> ApiResponse:
+        """A request to the API; `target` is the already-encoded path (and query) below the base URL."""
+        hdrs = dict(headers or {})
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        return self._send(method, self.base_url + target, data=data, headers=hdrs, authenticate=True)
+
+    def _send(self, method: str, url: str, *, data: bytes | None, headers: dict[str, str],
+              authenticate: bool) -> ApiResponse:
+        policy = self.retry
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            hdrs = self._auth_headers(method, url, data, headers) if authenticate else dict(headers)
+            wait: float | None = None
+            try:
+                r = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout,
+                                         allow_redirects=False)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = f"{type(exc).__name__}"
+                if attempt >= policy.attempts:
+                    raise ApiError(f"{method} {_short(url)}: no answer after {attempt} attempts "
+                                   f"({failure})") from None
+            else:
+                resp = _response(r, attempt)
+                if r.status_code not in RETRY_STATUSES or attempt >= policy.attempts:
+                    return resp
+                failure = f"HTTP {r.status_code}"
+                wait = parse_retry_after(r.headers.get("Retry-After"))
+            with self._rng_lock:
+                jitter = policy.backoff(attempt - 1, self._rng)
+            delay = jitter if wait is None else max(wait, jitter)
+            remaining = policy.total_seconds - (time.monotonic() - started)
+            if delay > remaining:
+                # Out of time: report what the last attempt got instead of waiting past the budget.
+                if failure.startswith("HTTP"):
+                    return resp
+                raise ApiError(f"{method} {_short(url)}: gave up after {attempt} attempts in "
+                               f"{policy.total_seconds:.0f}s ({failure})")
+            if self._on_retry:
+                self._on_retry(f"{method} {_short(url)}", f"{failure}; retry {attempt} in {delay:.1f}s")
+            self._sleep(delay)
+
+    def _auth_headers(self, method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> dict[str, str]:
+        out = dict(headers)
+        if self._api_key:
+            out["x-api-key"] = self._api_key
+        if self._signer is not None:
+            from botocore.awsrequest import AWSRequest
+
+            # Signed afresh for every attempt: the signature covers the time (X-Amz-Date).
+            req = AWSRequest(method=method, url=url, data=data or b"", headers=out)
+            self._signer.add_auth(req)
+            out = {k: v for k, v in req.headers.items()}
+        return out
+
+
+def _response(r: requests.Response, attempts: int) -> ApiResponse:
+    text = r.text if r.content else ""
+    try:
+        body = r.json() if text else {}
+    except ValueError:
+        body = {}
+    return ApiResponse(status=r.status_code, body=body, text=text, headers=dict(r.headers), attempts=attempts)
+
+
+def _short(url: str) -> str:
+    """A URL for messages: path only (a presigned query string is a credential)."""
+    parts = urlsplit(url)
+    return parts.path or "/"
