@@ -1,0 +1,342 @@
+"""A local stand-in for API Gateway (REST API, Lambda proxy integration, API key required).
+
+It answers the way API Gateway answers before a request reaches Lambda, and builds the proxy event
+the way API Gateway builds it, so the handlers behind it run exactly as they do when deployed:
+
+| what | answer |
+| --- | --- |
+| request body over 10 MiB | 413, text body `HTTP content length exceeded 10485760 bytes.` (read no further) |
+| no resource/method for the path | 403 `{"message":"Missing Authentication Token"}` |
+| `x-api-key` missing or wrong | 403 `{"message":"Forbidden"}` |
+| proxy event over 6 MiB (Lambda's invoke limit; base64 body inside) | 413 `{"message": "Request Too Long"}` |
+| the handler raises or returns a malformed response | 502 `{"message": "Internal server error"}` |
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hmac
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TextIO
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+MAX_BODY = 10 * 1024 * 1024
+MAX_EVENT = 6 * 1024 * 1024
+ACCOUNT_ID = "123456789012"
+
+# resource -> methods, as the REST API defines them (contracts.md section 2).
+ROUTES: dict[str, frozenset[str]] = {
+    "/images/{proxy+}": frozenset({"GET", "PUT", "DELETE"}),
+    "/images": frozenset({"GET"}),
+    "/uploads": frozenset({"POST"}),
+}
+
+Handler = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _json_reply(status: int, message: str, error_type: str) -> Reply:
+    body = json.dumps({"message": message}).encode()
+    return Reply(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)], body)
+
+
+FORBIDDEN = _json_reply(403, "Forbidden", "ForbiddenException")
+MISSING_TOKEN = _json_reply(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+EVENT_TOO_LONG = _json_reply(413, "Request Too Long", "BadRequestException")
+INTERNAL_ERROR = _json_reply(502, "Internal server error", "InternalServerErrorException")
+BODY_TOO_LARGE = Reply(413, [("Content-Type", "text; charset=utf-8")],
+                       f"HTTP content length exceeded {MAX_BODY} bytes.".encode())
+
+
+def match_route(method: str, path: str) -> tuple[str, str | None] | None:
+    """(resource, raw proxy value) for a path the API defines with this method, else None."""
+    if path.startswith("/images/") and len(path) > len("/images/"):
+        resource, proxy = "/images/{proxy+}", path[len("/images/"):]
+    elif path in ("/images", "/uploads"):
+        resource, proxy = path, None
+    else:
+        return None
+    return (resource, proxy) if method in ROUTES[resource] else None
+
+
+def is_binary(content_type: str | None, binary_media_types: Iterable[str]) -> bool:
+    """API Gateway base64-encodes a body whose Content-Type matches one of the API's binary media types."""
+    if not content_type:
+        return False
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return any(fnmatch.fnmatchcase(mime, pattern.lower()) for pattern in binary_media_types)
+
+
+def build_event(*, method: str, raw_path: str, query: str, headers: list[tuple[str, str]], body: bytes | None,
+                resource: str, proxy: str | None, binary_media_types: Iterable[str], source_ip: str,
+                stage: str, request_id: str, now: float | None = None) -> dict[str, Any]:
+    """The REST API Lambda proxy event for one request, as API Gateway presents it."""
+    now = time.time() if now is None else now
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in headers:
+        single[name] = value  # API Gateway keeps the last value in `headers`
+        multi.setdefault(name, []).append(value)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    qs_single = {k: v for k, v in pairs} or None
+    qs_multi: dict[str, list[str]] | None = {}
+    for k, v in pairs:
+        qs_multi.setdefault(k, []).append(v)  # type: ignore[union-attr]
+    qs_multi = qs_multi or None
+    content_type = next((v for k, v in reversed(headers) if k.lower() == "content-type"), None)
+    if not body:
+        event_body, b64 = None, False
+    elif is_binary(content_type, binary_media_types):
+        event_body, b64 = base64.b64encode(body).decode("ascii"), True
+    else:
+        event_body, b64 = body.decode("utf-8", "replace"), False
+    user_agent = next((v for k, v in reversed(headers) if k.lower() == "user-agent"), None)
+    return {
+        "resource": resource,
+        "path": raw_path,
+        "httpMethod": method,
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
+        "queryStringParameters": qs_single,
+        "multiValueQueryStringParameters": qs_multi,
+        # API Gateway hands the handler the decoded path; `path` above stays as requested.
+        "pathParameters": {"proxy": unquote(proxy, errors="strict")} if proxy is not None else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "local",
+            "resourcePath": resource,
+            "httpMethod": method,
+            "extendedRequestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "path": f"/{stage}{raw_path}",
+            "accountId": ACCOUNT_ID,
+            "protocol": "HTTP/1.1",
+            "stage": stage,
+            "domainPrefix": "localhost",
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": request_id,
+            "identity": {"sourceIp": source_ip, "userAgent": user_agent, "accountId": None, "caller": None,
+                         "user": None, "userArn": None, "accessKey": None, "cognitoIdentityId": None},
+            "domainName": "localhost",
+            "apiId": "local",
+        },
+        "body": event_body,
+        "isBase64Encoded": b64,
+    }
+
+
+def proxy_reply(result: Any) -> Reply:
+    """The HTTP answer for a Lambda proxy response; malformed ones are a 502, as API Gateway makes them."""
+    if not isinstance(result, Mapping):
+        raise ValueError("the handler returned no mapping")
+    status = result.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError(f"bad statusCode {status!r}")
+    headers: dict[str, list[str]] = {}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = [str(v) for v in values]
+    for name, value in (result.get("headers") or {}).items():
+        headers[str(name)] = [str(value)]
+    body = result.get("body")
+    if body is None:
+        raw = b""
+    elif not isinstance(body, str):
+        raise ValueError("body is not a string")
+    elif result.get("isBase64Encoded"):
+        raw = base64.b64decode(body)
+    else:
+        raw = body.encode("utf-8")
+    if not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = ["application/json"]
+    pairs = [(k, v) for k, vs in headers.items() for v in vs
+             if k.lower() not in ("content-length", "connection", "transfer-encoding")]
+    return Reply(status, pairs, raw)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Idle keep-alive connections must not hold up a stop; in-flight requests are drained separately.
+    block_on_close = False
+    gateway: Gateway
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 60  # an idle keep-alive connection is dropped after this many seconds
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        log = self.server.gateway.access_log
+        if log is not None:
+            log.write(f"{self.address_string()} - {format % args}\n")
+            log.flush()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
+
+    def _read_body(self) -> bytes:
+        """The body, never reading more than the limit plus one chunk; _TooLarge past the limit."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length_text = self.headers.get("Content-Length")
+        if not length_text:
+            return b""
+        length = int(length_text)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        if length > MAX_BODY:
+            raise _TooLarge
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY:
+                raise _TooLarge
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+
+    def _serve(self) -> None:
+        gw = self.server.gateway
+        with gw.in_flight():
+            reply = self._answer(gw)
+            self._send(reply)
+
+    def _answer(self, gw: Gateway) -> Reply:
+        try:
+            body = self._read_body()
+        except _TooLarge:
+            self.close_connection = True  # the rest of the body stays unread
+            return BODY_TOO_LARGE
+        except ValueError:
+            self.close_connection = True
+            return _json_reply(400, "Bad Request", "BadRequestException")
+        parts = urlsplit(self.path)
+        route = match_route(self.command, parts.path)
+        if route is None:
+            return MISSING_TOKEN
+        if not gw.key_ok(self.headers.get_all("x-api-key") or []):
+            return FORBIDDEN
+        request_id = str(uuid.uuid4())
+        headers = list(self.headers.items())
+        host, port = self.server.server_address[:2]
+        headers += [("X-Forwarded-For", self.client_address[0]), ("X-Forwarded-Port", str(port)),
+                    ("X-Forwarded-Proto", "http")]
+        try:
+            event = build_event(method=self.command, raw_path=parts.path, query=parts.query, headers=headers,
+                                body=body, resource=route[0], proxy=route[1],
+                                binary_media_types=gw.binary_media_types, source_ip=self.client_address[0],
+                                stage=gw.stage, request_id=request_id)
+        except UnicodeDecodeError:
+            return _json_reply(400, "Bad Request", "BadRequestException")
+        if len(json.dumps(event).encode("utf-8")) > MAX_EVENT:
+            return EVENT_TOO_LONG
+        try:
+            reply = proxy_reply(gw.handler(event))
+        except Exception:  # noqa: BLE001 - any handler failure is API Gateway's 502, as deployed
+            gw.log_error(f"request {request_id} {self.command} {parts.path}: handler failed\n{traceback.format_exc()}")
+            return INTERNAL_ERROR
+        return Reply(reply.status, reply.headers + [("x-amzn-RequestId", request_id)], reply.body)
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+
+class Gateway:
+    """The HTTP server; `handler` gets each proxy event and returns the proxy response."""
+
+    def __init__(self, handler: Handler, api_key: str, host: str = "127.0.0.1", port: int = 0, *,
+                 binary_media_types: Iterable[str] = (), stage: str = "local", access_log: TextIO | None = None,
+                 error_log: TextIO | None = None):
+        self.handler = handler
+        self._key = api_key.encode("utf-8")
+        self.binary_media_types = tuple(binary_media_types)
+        self.stage = stage
+        self.access_log = access_log
+        self.error_log = error_log if error_log is not None else sys.stderr
+        self._server = _Server((host, port), _RequestHandler)
+        self._server.gateway = self
+        self._thread: threading.Thread | None = None
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def key_ok(self, sent: list[str]) -> bool:
+        # API Gateway reads one x-api-key; constant-time compare so timing reveals nothing of the key.
+        return len(sent) >= 1 and hmac.compare_digest(sent[-1].encode("utf-8"), self._key)
+
+    def log_error(self, text: str) -> None:
+        self.error_log.write(text if text.endswith("\n") else text + "\n")
+        self.error_log.flush()
+
+    def in_flight(self) -> _InFlight:
+        return _InFlight(self)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="snail-gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self, drain_seconds: float = 10.0) -> None:
+        """Stop accepting, let requests under way finish (up to drain_seconds), then close."""
+        self._server.shutdown()
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, timeout=drain_seconds)
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _InFlight:
+    def __init__(self, gw: Gateway):
+        self.gw = gw
+
+    def __enter__(self) -> None:
+        with self.gw._idle:
+            self.gw._busy += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.gw._idle:
+            self.gw._busy -= 1
+            self.gw._idle.notify_all()

@@ -1,0 +1,141 @@
+"""S3 event notifications for the local bucket: what arrives under images/incoming/ runs the S3 handler.
+
+moto's server sends no notifications to a local function, so a thread lists the prefix every
+~100 ms and, for each new object, builds the event S3 would send and hands it to the handler on a
+small pool (S3 invokes Lambda asynchronously, and concurrently). Like an asynchronous Lambda
+invocation, a failing handler is retried twice.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TextIO
+from urllib.parse import quote_plus
+
+INCOMING_PREFIX = "images/incoming/"
+ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
+
+
+def s3_event(*, bucket: str, key: str, size: int, etag: str, region: str, sequencer: int,
+             event_name: str = "ObjectCreated:Put", now: datetime | None = None) -> dict[str, Any]:
+    """An S3 notification event with one record, as S3 builds it (the key URL-encoded, spaces as '+')."""
+    now = now or datetime.now(UTC)
+    return {"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+        "eventName": event_name,
+        "userIdentity": {"principalId": "AWS:LOCAL"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                             "x-amz-id-2": uuid.uuid4().hex},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "snail-incoming",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "LOCAL"}, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"'),
+                       "sequencer": f"{sequencer:016X}"},
+        },
+    }]}
+
+
+class IncomingWatcher:
+    def __init__(self, s3: Any, bucket: str, handle: Callable[[dict[str, Any]], Any], *, region: str,
+                 prefix: str = INCOMING_PREFIX, interval: float = 0.1, workers: int = 4,
+                 error_log: TextIO | None = None):
+        self._s3 = s3
+        self._bucket = bucket
+        self._handle = handle
+        self._region = region
+        self._prefix = prefix
+        self._interval = interval
+        self._error_log = error_log if error_log is not None else sys.stderr
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snail-s3-event")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen: set[tuple[str, str]] = set()
+        self._sequencer = 0
+        self._pending = 0
+        self._cond = threading.Condition()
+        self._poll_lock = threading.Lock()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="snail-incoming", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """True once every object now in the prefix has been handled (tests and the demo use it)."""
+        self.poll_once()
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # noqa: BLE001 - a failed listing is retried on the next tick
+                if self._stop.is_set():
+                    return
+                self._log(f"listing {self._prefix} failed: {exc}")
+            self._stop.wait(self._interval)
+
+    def poll_once(self) -> int:
+        """Send events for the objects not seen before; returns how many."""
+        with self._poll_lock:
+            return self._poll()
+
+    def _poll(self) -> int:
+        listed: set[tuple[str, str]] = set()
+        fresh: list[dict[str, Any]] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=self._prefix):
+            for obj in page.get("Contents", []):
+                ident = (obj["Key"], obj["ETag"])
+                listed.add(ident)
+                if ident not in self._seen:
+                    fresh.append(obj)
+        # Forget objects that are gone, so the same key uploaded again is a new event, as in S3.
+        self._seen &= listed
+        for obj in fresh:
+            self._seen.add((obj["Key"], obj["ETag"]))
+            self._sequencer += 1
+            event = s3_event(bucket=self._bucket, key=obj["Key"], size=obj["Size"], etag=obj["ETag"],
+                             region=self._region, sequencer=self._sequencer)
+            with self._cond:
+                self._pending += 1
+            self._pool.submit(self._deliver, event)
+        return len(fresh)
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        key = event["Records"][0]["s3"]["object"]["key"]
+        try:
+            for attempt in range(1, ASYNC_ATTEMPTS + 1):
+                try:
+                    self._handle(event)
+                    return
+                except Exception:  # noqa: BLE001 - reported like a failed async invocation
+                    self._log(f"S3 event for {key} failed (attempt {attempt} of {ASYNC_ATTEMPTS})\n"
+                              f"{traceback.format_exc()}")
+                    if attempt < ASYNC_ATTEMPTS:
+                        time.sleep(0.2 * attempt)
+        finally:
+            with self._cond:
+                self._pending -= 1
+                self._cond.notify_all()
+
+    def _log(self, text: str) -> None:
+        self._error_log.write(f"snail-images serve: {text.rstrip()}\n")
+        self._error_log.flush()

@@ -1,0 +1,209 @@
+"""`snail-images serve`: the backend's own handlers behind a local API Gateway, over moto's S3 and DynamoDB.
+
+    with EmbeddedBackend() as eb:
+        requests.put(f"{eb.api_url}/images/a.png", data=..., headers={"x-api-key": eb.api_key, ...})
+        eb.s3.list_objects_v2(Bucket=eb.bucket)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..cfn_template import TEMPLATE_PATH, load_template, resources_of_type
+from . import aws
+from .gateway import Gateway
+from .incoming import IncomingWatcher
+
+BackendFactory = Callable[[Mapping[str, str], Any, Any], Any]
+
+
+def default_backend_factory(env: Mapping[str, str], s3: Any, dynamodb: Any) -> Any:
+    """The real backend, configured from the same environment variables as the deployed Lambda."""
+    from snail_backend.app import Backend
+    from snail_backend.config import BackendConfig
+
+    return Backend(BackendConfig.from_environ(env), s3=s3, dynamodb=dynamodb)
+
+
+def backend_environment(environ: Mapping[str, str], bucket: str, table: str) -> dict[str, str]:
+    """The Lambda's environment: the backend's own settings from `environ`, then this instance's names."""
+    try:
+        from snail_backend.config import ENVIRONMENT_VARIABLES
+    except ImportError:  # the backend package is not importable: only names are passed
+        names: tuple[str, ...] = ()
+    else:
+        names = tuple(ENVIRONMENT_VARIABLES)
+    env = {k: environ[k] for k in names if k in environ}
+    env.update(S3_BUCKET_NAME=bucket, DYNAMODB_TABLE_NAME=table)
+    return env
+
+
+def binary_media_types(template: dict[str, Any]) -> list[str]:
+    """The REST API's binary media types (CloudFormation writes '/' as '~1' in some places)."""
+    types: list[str] = []
+    for res in resources_of_type(template, "AWS::ApiGateway::RestApi").values():
+        props = res.get("Properties") or {}
+        found = props.get("BinaryMediaTypes") or []
+        body = props.get("Body")
+        if isinstance(body, dict):
+            found = found or body.get("x-amazon-apigateway-binary-media-types") or []
+        types += [str(t).replace("~1", "/") for t in found if isinstance(t, str)]
+    return types
+
+
+class EmbeddedBackend:
+    """moto (S3 + DynamoDB) on one loopback port, the API gateway on another, the handlers in-process.
+
+    Several may run in one process: each has its own bucket and table names (moto's state is global).
+    """
+
+    def __init__(self, api_key: str | None = None, host: str = "127.0.0.1", port: int = 0, *,
+                 bucket: str | None = None, table: str | None = None, environ: Mapping[str, str] | None = None,
+                 template_path: Path | None = None, backend_factory: BackendFactory | None = None,
+                 access_log: TextIO | None = None, error_log: TextIO | None = None):
+        self.api_key = api_key or secrets.token_urlsafe(24)
+        self.host = host
+        self.port = port
+        self.region = aws.REGION
+        self._want_bucket, self._want_table = bucket, table
+        self._environ = os.environ if environ is None else environ
+        self._template_path = template_path or TEMPLATE_PATH
+        self._factory = backend_factory or default_backend_factory
+        self._access_log = access_log
+        self._error_log = error_log
+        self.bucket = ""
+        self.table = ""
+        self.api_url = ""
+        self.aws_endpoint_url = ""
+        self.s3: Any = None
+        self.dynamodb: Any = None
+        self.backend: Any = None
+        self._aws: aws.LocalAws | None = None
+        self._gateway: Gateway | None = None
+        self._watcher: IncomingWatcher | None = None
+        self._resources = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> EmbeddedBackend:
+        template = load_template(self._template_path)
+        try:
+            self._start(template)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, template: dict[str, Any]) -> None:
+        self._aws = aws.LocalAws(self.host, 0)
+        endpoint = self._aws.start()
+        self.aws_endpoint_url = _reachable(endpoint, self.host)
+        self.s3 = aws.client("s3", self.aws_endpoint_url, self.region)
+        self.dynamodb = aws.client("dynamodb", self.aws_endpoint_url, self.region)
+        self.bucket, self.table = aws.claim_names(self._want_bucket, self._want_table)
+        aws.create_resources(self.s3, self.dynamodb, self.bucket, self.table, template)
+        self._resources = True
+        # The handlers get clients of their own, as each Lambda function creates its own.
+        env = backend_environment(self._environ, self.bucket, self.table)
+        self.backend = self._factory(env, aws.client("s3", self.aws_endpoint_url, self.region),
+                                     aws.client("dynamodb", self.aws_endpoint_url, self.region))
+        self._watcher = IncomingWatcher(self.s3, self.bucket, self.backend.handle_s3_event, region=self.region,
+                                        error_log=self._error_log)
+        self._watcher.start()
+        self._gateway = Gateway(self.backend.handle, self.api_key, self.host, self.port,
+                                binary_media_types=binary_media_types(template), access_log=self._access_log,
+                                error_log=self._error_log)
+        self._gateway.start()
+        self.api_url = _reachable(f"http://{self.host}:{self._gateway.port}", self.host)
+
+    def stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.stop()
+            self._gateway = None
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        if self._resources:
+            try:
+                aws.delete_resources(self.s3, self.dynamodb, self.bucket, self.table)
+            except Exception as exc:  # noqa: BLE001 - cleanup of an in-memory store; report and go on
+                print(f"snail-images serve: could not clean up {self.bucket}/{self.table}: {exc}", file=sys.stderr)
+            self._resources = False
+        if self.table:
+            aws.release_names(self.table)
+        if self._aws is not None:
+            self._aws.stop()
+            self._aws = None
+
+    def __enter__(self) -> EmbeddedBackend:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- helpers -------------------------------------------------------------------------------
+    def ready_info(self) -> dict[str, str]:
+        return {"api_url": self.api_url, "api_key": self.api_key, "aws_endpoint_url": self.aws_endpoint_url,
+                "region": self.region, "bucket": self.bucket, "table": self.table}
+
+    def wait_incoming(self, timeout: float = 30.0) -> bool:
+        """Wait until every object now under images/incoming/ has gone through the S3 event handler."""
+        return self._watcher.wait_idle(timeout) if self._watcher is not None else True
+
+
+def _reachable(url: str, host: str) -> str:
+    """A URL a local client can use: a wildcard bind address is reached through loopback."""
+    if host in ("0.0.0.0", "", "::"):
+        return url.replace(f"//{host}:", "//127.0.0.1:", 1) if host else url
+    return url
+
+
+def _write_ready_file(path: Path, line: str) -> None:
+    # Written whole under a temporary name first, so a waiting reader never sees half a line.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(line + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o600)  # it holds the API key
+    os.replace(tmp, path)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    embedded = EmbeddedBackend(api_key=args.api_key, host=args.host, port=args.port, access_log=sys.stderr)
+    try:
+        try:
+            embedded.start()
+        except (OSError, aws.TemplateError) as exc:
+            print(f"snail-images serve: error: could not start: {exc}", file=sys.stderr)
+            return 2
+        line = json.dumps(embedded.ready_info())
+        print(line, flush=True)
+        if args.ready_file is not None:
+            _write_ready_file(args.ready_file, line)
+        print(f"snail-images serve: API at {embedded.api_url}, S3 and DynamoDB at {embedded.aws_endpoint_url}; "
+              "Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        print("snail-images serve: stopping", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        embedded.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if args.ready_file is not None and args.ready_file.exists():
+            args.ready_file.unlink()
