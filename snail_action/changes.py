@@ -1,0 +1,94 @@
+"""The files that differ between two trees, as git reports them, parsed from NUL-separated output.
+
+`git diff-tree -r -z --raw` gives modes and blob ids along with the status, so one git call
+tells the planner what changed, whether it is a symlink or a submodule, and which blob to read.
+Paths are split on NUL bytes only; git's quoting is never involved.
+
+Rename detection: `-M` (50% similarity, git's default) with `-l0`, no rename limit. Git's
+default limit (diff.renameLimit, 1000 in recent versions) silently turns renames into an add and
+a delete once a range is large; with `-l0` a 25,000-file range reports the same renames as a
+small one. Copies (`-C`) are reported as `C075` etc. from files modified in the same range; they
+are put like adds, so copy detection only labels them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .gitrange import GitRunner
+
+MODE_NONE = "000000"
+MODE_SYMLINK = "120000"
+MODE_SUBMODULE = "160000"
+EMPTY_BLOB = "0" * 40
+
+# -l0: no rename limit (see the module docstring). --no-abbrev: full blob ids for cat-file.
+DIFF_ARGS = ("diff-tree", "-r", "-z", "--raw", "--no-abbrev", "-M", "-C", "-l0")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of git's raw diff. For R and C, `old_path` is the source; otherwise it equals `path`."""
+
+    status: str  # "A", "M", "D", "T", "R097", "C075" as git prints it
+    path: str  # the path at `after` (for D: the deleted path)
+    old_path: str
+    old_mode: str = MODE_NONE
+    new_mode: str = MODE_NONE
+    old_blob: str = EMPTY_BLOB
+    new_blob: str = EMPTY_BLOB
+
+    @property
+    def letter(self) -> str:
+        return self.status[0]
+
+
+def decode_path(raw: bytes) -> str:
+    """Git paths are bytes; UTF-8 is what every tool and the HTTP API expect. Other bytes survive as
+    surrogates (the planner rejects such names, which cannot be sent)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_raw_diff(out: bytes) -> list[Change]:
+    """Parse `git diff-tree -r -z --raw` output:
+    `:oldmode newmode oldblob newblob STATUS\\0path\\0` and, for R and C, `\\0newpath\\0` after the source."""
+    tokens = out.split(b"\0")
+    changes: list[Change] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        meta = tokens[i]
+        if not meta:
+            i += 1
+            continue
+        if not meta.startswith(b":"):
+            raise ValueError(f"unexpected git diff output near {meta[:60]!r}")
+        old_mode, new_mode, old_blob, new_blob, status = meta[1:].decode("ascii").split(" ")
+        if status[0] in "RC":
+            old_path, path = decode_path(tokens[i + 1]), decode_path(tokens[i + 2])
+            i += 3
+        else:
+            old_path = path = decode_path(tokens[i + 1])
+            i += 2
+        changes.append(Change(status, path, old_path, old_mode, new_mode, old_blob, new_blob))
+    return changes
+
+
+def parse_ls_tree(out: bytes) -> list[Change]:
+    """Parse `git ls-tree -r -z --full-tree`: `mode SP type SP object TAB path\\0`, each one an add."""
+    changes: list[Change] = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        info, _, raw_path = record.partition(b"\t")
+        mode, _type, obj = info.decode("ascii").split(" ")
+        path = decode_path(raw_path)
+        changes.append(Change("A", path, path, MODE_NONE, mode, EMPTY_BLOB, obj))
+    return changes
+
+
+def diff_trees(runner: GitRunner, before: str | None, after: str) -> list[Change]:
+    """What turns the tree at `before` into the tree at `after`; with no `before`, every tracked file."""
+    if before is None:
+        return parse_ls_tree(runner.run("ls-tree", "-r", "-z", "--full-tree", after))
+    # diff-tree compares the two commits' trees: ancestry (force pushes, merges) does not matter.
+    return parse_raw_diff(runner.run(*DIFF_ARGS, before, after))

@@ -1,0 +1,133 @@
+"""`snail-images plan` and `snail-images check`: compute, show and check what a sync would send."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from .blobs import open_blob_reader
+from .checks import check_puts
+from .gitrange import GitRunner
+from .model import Finding, Operation, Plan
+from .planning import build_plan_and_range
+from .settings import Settings
+
+
+def show_path(path: str) -> str:
+    """A path for a terminal: control characters and undecodable bytes made visible, the rest as is."""
+    out: list[str] = []
+    for ch in path:
+        code = ord(ch)
+        if ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotate(level: str, finding: Finding, out: TextIO) -> None:
+    """A GitHub workflow command, so the run's summary points at the file."""
+    path = finding.path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    print(f"::{level} file={_escape_property(path)}::{_escape_data(f'{path}: {finding.reason}')}", file=out)
+
+
+def _describe(op: Operation) -> str:
+    if op.op == "delete":
+        extra = f" -> {show_path(op.renamed_to)}" if op.renamed_to is not None else ""
+        return f"  delete  {show_path(op.path)}  ({op.change}{extra})"
+    bits = [op.change]
+    if op.renamed_from is not None:
+        bits[0] += f" from {show_path(op.renamed_from)}"
+    bits += [op.content_type or "?", f"{op.size} bytes"]
+    return f"  put     {show_path(op.path)}  ({', '.join(bits)})"
+
+
+def _short(rev: str | None) -> str:
+    return rev[:12] if rev else "(nothing)"
+
+
+def print_plan(plan: Plan, source: str, out: TextIO) -> None:
+    deletes, puts = plan.deletes, plan.puts
+    print(f"Range {_short(plan.before)}..{_short(plan.after)} from {source}: {len(puts)} put(s), "
+          f"{len(deletes)} delete(s), {len(plan.rejected)} rejected, "
+          f"{len(plan.warnings)} warning(s), {len(plan.skipped)} skipped", file=out)
+    for op in plan.operations:
+        print(_describe(op), file=out)
+    for f in plan.rejected:
+        print(f"  REJECTED {show_path(f.path)}: {f.reason}", file=out)
+    for f in plan.warnings:
+        print(f"  warning {show_path(f.path)}: {f.reason}", file=out)
+    for f in plan.skipped:
+        print(f"  skipped {show_path(f.path)}: {f.reason}", file=out)
+
+
+def _dump_json(plan: Plan) -> str:
+    try:
+        text = json.dumps(plan.to_json(), ensure_ascii=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a non-UTF-8 file name: escape it rather than write invalid UTF-8
+        text = json.dumps(plan.to_json())
+    return text
+
+
+def _report(plan: Plan) -> None:
+    """With --json, stdout holds only the JSON: rejections and warnings go to stderr."""
+    for f in plan.rejected:
+        print(f"snail-images: rejected {show_path(f.path)}: {f.reason}", file=sys.stderr)
+    for f in plan.warnings:
+        print(f"snail-images: warning {show_path(f.path)}: {f.reason}", file=sys.stderr)
+
+
+def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = None) -> None:
+    """In GitHub Actions, annotations on stdout (where the runner reads workflow commands)."""
+    if not settings.github_actions:
+        return
+    for f in [*plan.rejected, *(extra or [])]:
+        annotate("error", f, sys.stdout)
+    for f in plan.warnings:
+        annotate("warning", f, sys.stdout)
+
+
+def run_plan(args: argparse.Namespace, settings: Settings) -> int:
+    plan, rng = build_plan_and_range(settings)
+    if getattr(args, "json", False):
+        print(_dump_json(plan))
+        _report(plan)
+    else:
+        print_plan(plan, rng.source, sys.stdout)
+        _annotate_all(plan, settings)
+    return 1 if plan.rejected else 0
+
+
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    plan, rng = build_plan_and_range(settings)
+    with open_blob_reader(GitRunner(settings.repo).root) as reader:
+        failed = check_puts(plan, reader, settings)
+    rejected = [*plan.rejected, *failed]
+    for f in rejected:
+        print(f"REJECTED {show_path(f.path)}: {f.reason}")
+    for f in plan.warnings:
+        print(f"warning {show_path(f.path)}: {f.reason}")
+    _annotate_all(plan, settings, failed)
+    good = len(plan.puts) - len(failed)
+    print(f"Checked {len(plan.puts)} image(s) in {_short(plan.before)}..{_short(plan.after)} from {rng.source}: "
+          f"{good} ok, {len(rejected)} rejected")
+    return 1 if rejected else 0

@@ -1,0 +1,306 @@
+"""From git's changes to the operations a sync sends: a pure core, and `build_plan` doing the I/O.
+
+The backend mirrors the images of the tree at `before` that are in scope; the operations turn
+that into the images of the tree at `after`. Every rule below follows from that:
+
+- A put for each image that is new or changed at `after` (A, M, T to a file, the new path of R
+  and C), with the content type of its new path. A delete for each image at `before` that is gone
+  (D, the old path of R, T to a symlink or submodule). All deletes come before all puts, so a path
+  that is both deleted (a rename's source) and put (another rename's target) ends up present.
+- A deleted non-image was never sent, so its deletion is skipped, never an error.
+- Symlinks and submodules are never sent; they are skipped with the reason.
+- A changed non-image is rejected (on-non-image=fail, the default), listed as a warning (warn),
+  or skipped (ignore). README*, LICENSE*, .gitignore, .gitattributes and .github/** are always
+  skipped as "ignored" when they are not images.
+- include/exclude globs decide what is in scope at all; see `compile_glob`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from snail_backend.formats import content_type_for_path
+
+from .blobs import digest_blobs
+from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
+from .gitrange import GitRunner, Range, resolve_range
+from .model import Finding, Operation, Plan
+from .settings import Settings
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+LFS_POINTER_MAX = 1024  # the LFS spec keeps pointer files below 1024 bytes
+LFS_REASON = "Git LFS pointer, not the image: check out with LFS (actions/checkout `lfs: true`)"
+NOT_UTF8_REASON = "file name is not valid UTF-8: rename it (the API sends names as UTF-8)"
+REGULAR_MODES = frozenset({"100644", "100755", "100664"})
+
+
+# ---------------------------------------------------------------- globs
+
+
+def _segment_regex(seg: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(seg)
+    while i < n:
+        c = seg[i]
+        if c == "*":
+            while i + 1 < n and seg[i + 1] == "*":  # "**" inside a segment is an ordinary "*"
+                i += 1
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = i + 1
+            if j < n and seg[j] in "!^":
+                j += 1
+            if j < n and seg[j] == "]":
+                j += 1
+            while j < n and seg[j] != "]":
+                j += 1
+            if j >= n:  # no closing bracket: a literal "["
+                out.append(re.escape(c))
+            else:
+                body = seg[i + 1:j]
+                if body[:1] in ("!", "^"):
+                    body = "^" + body[1:]
+                out.append("(?!/)[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """A glob over repository paths, in the spirit of .gitignore:
+
+    - `*` and `?` match within one path segment (never `/`); `[abc]`, `[!abc]` are classes;
+    - `**` as a whole segment matches any number of folders (`photos/**`, `**/thumbs/*.png`,
+      `a/**/b.png`), zero included;
+    - a pattern with no `/` matches the file name at any depth (`*.psd`, `README*`);
+      a pattern with a `/` matches the whole path from the repository root (`photos/*.png`);
+      a leading `/` anchors explicitly; a trailing `/` means everything below that folder.
+    Matching is case-sensitive, as git paths are.
+    """
+    p = pattern.strip()
+    anchored = p.startswith("/") or "/" in p.rstrip("/")
+    p = p.lstrip("/")
+    if p.endswith("/"):
+        p += "**"
+    segments = p.split("/")
+    parts: list[str] = []
+    for idx, seg in enumerate(segments):
+        last = idx == len(segments) - 1
+        if seg == "**":
+            parts.append(".*" if last else "(?:.*/)?")
+        else:
+            parts.append(_segment_regex(seg) + ("" if last else "/"))
+    prefix = "" if anchored else "(?:.*/)?"
+    return re.compile(prefix + "".join(parts), re.DOTALL)
+
+
+def _default_ignored(path: str) -> bool:
+    """Non-images that live in every repository and are never an error."""
+    if path.startswith(".github/"):
+        return True
+    name = path.rsplit("/", 1)[-1]
+    upper = name.upper()
+    return upper.startswith(("README", "LICENSE", "LICENCE")) or name in (".gitignore", ".gitattributes")
+
+
+# ---------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class Policy:
+    on_non_image: str = "fail"  # fail | warn | ignore
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    _include_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
+    _exclude_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_include_re", tuple(compile_glob(g) for g in self.include))
+        object.__setattr__(self, "_exclude_re", tuple(compile_glob(g) for g in self.exclude))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        return cls(settings.on_non_image, tuple(settings.include), tuple(settings.exclude))
+
+    def out_of_scope(self, path: str) -> str | None:
+        """Why `path` is outside the synced set, or None when it is inside."""
+        if any(r.fullmatch(path) for r in self._exclude_re):
+            return "excluded"
+        if self._include_re and not any(r.fullmatch(path) for r in self._include_re):
+            return "not included"
+        return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # "send" | "skip" | "reject" | "warn"
+    reason: str = ""
+    content_type: str | None = None
+
+
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def classify(path: str, mode: str, policy: Policy) -> Verdict:
+    """What the planner does with one file (path and git mode) on one side of a change."""
+    why = policy.out_of_scope(path)
+    if why:
+        return Verdict("skip", why)
+    if mode == MODE_SYMLINK:
+        return Verdict("skip", "symlink: not sent")
+    if mode == MODE_SUBMODULE:
+        return Verdict("skip", "submodule: not sent")
+    if mode not in REGULAR_MODES:
+        return Verdict("skip", f"unsupported git file mode {mode}")
+    content_type = content_type_for_path(path)
+    if content_type is not None:
+        if not _is_utf8(path):
+            return Verdict("reject", NOT_UTF8_REASON)
+        return Verdict("send", content_type=content_type)
+    if _default_ignored(path):
+        return Verdict("skip", "ignored")
+    if policy.on_non_image == "fail":
+        return Verdict("reject", "not an image")
+    if policy.on_non_image == "warn":
+        return Verdict("warn", "not an image")
+    return Verdict("skip", "not an image")
+
+
+# ---------------------------------------------------------------- the pure core
+
+
+class _Builder:
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.deletes: list[Operation] = []
+        self.puts: list[Operation] = []
+        self.rejected: list[Finding] = []
+        self.skipped: list[Finding] = []
+        self.warnings: list[Finding] = []
+
+    def note(self, path: str, v: Verdict) -> None:
+        {"skip": self.skipped, "reject": self.rejected, "warn": self.warnings}[v.kind].append(Finding(path, v.reason))
+
+    def gone(self, ch: Change, *, quiet: bool = False, renamed_to: str | None = None) -> bool:
+        """The old side leaves the tree: a delete when the backend holds it. True if a delete was planned."""
+        v = classify(ch.old_path, ch.old_mode, self.policy)
+        if v.kind == "send":
+            self.deletes.append(Operation("delete", ch.old_path, ch.status, renamed_to=renamed_to))
+            return True
+        if not quiet:
+            # A non-image was never sent, so there is nothing to remove: not an error whatever the policy.
+            reason = "not an image: nothing to delete" if v.kind in ("reject", "warn") else v.reason
+            if v.reason == NOT_UTF8_REASON:
+                reason = "file name is not valid UTF-8: never sent, nothing to delete"
+            self.skipped.append(Finding(ch.old_path, reason))
+        return False
+
+    def arrives(self, ch: Change, *, renamed_from: str | None = None) -> None:
+        """The new side enters the tree: a put when it is an image in scope."""
+        v = classify(ch.path, ch.new_mode, self.policy)
+        if v.kind == "send":
+            self.puts.append(Operation("put", ch.path, ch.status, content_type=v.content_type, blob=ch.new_blob,
+                                       renamed_from=renamed_from))
+        else:
+            self.note(ch.path, v)
+
+    def add(self, ch: Change) -> None:
+        letter = ch.letter
+        if letter == "D":
+            self.gone(ch)
+        elif letter == "A" or letter == "C":
+            self.arrives(ch)
+        elif letter == "M":
+            if ch.old_blob == ch.new_blob and classify(ch.path, ch.new_mode, self.policy).kind == "send":
+                self.skipped.append(Finding(ch.path, "only the file mode changed"))
+            else:
+                self.arrives(ch)
+        elif letter == "T":
+            # A type change keeps the path: a file becoming a symlink or submodule leaves the
+            # backend (delete), a symlink or submodule becoming a file arrives (put).
+            if classify(ch.path, ch.new_mode, self.policy).kind == "send":
+                self.arrives(ch)
+            else:
+                self.gone(ch, quiet=True)
+                self.arrives(ch)
+        elif letter == "R":
+            # The old path leaves (a delete if it was sent; a non-image's old name needs nothing),
+            # the new path arrives under its own rules: image to non-image is a delete plus the policy.
+            self.gone(ch, quiet=True, renamed_to=ch.path)
+            self.arrives(ch, renamed_from=ch.old_path)
+        else:  # U (unmerged) and X (unknown) cannot come from comparing two commits
+            self.skipped.append(Finding(ch.path, f"unsupported git change {ch.status}"))
+
+    def plan(self, before: str | None, after: str) -> Plan:
+        return Plan(before, after, self.deletes + self.puts, self.rejected, self.skipped, self.warnings)
+
+
+def plan_changes(changes: Iterable[Change], policy: Policy, before: str | None, after: str) -> Plan:
+    """The operations for `changes` under `policy`; puts carry their blob id but no size or sha256 yet."""
+    builder = _Builder(policy)
+    for ch in changes:
+        builder.add(ch)
+    return builder.plan(before, after)
+
+
+def attach_contents(plan: Plan, digests: Mapping[str, tuple[int, str]], lfs_blobs: Iterable[str] = ()) -> Plan:
+    """Fill each put's size and sha256 from `digests` (blob id -> (size, sha256)); puts whose blob is
+    a Git LFS pointer become rejected instead, since the pointer is not the image."""
+    lfs = set(lfs_blobs)
+    operations: list[Operation] = []
+    rejected = list(plan.rejected)
+    for op in plan.operations:
+        if op.op != "put":
+            operations.append(op)
+        elif op.blob in lfs:
+            rejected.append(Finding(op.path, LFS_REASON))
+        else:
+            size, sha = digests[op.blob or ""]
+            operations.append(replace(op, size=size, sha256=sha))
+    return Plan(plan.before, plan.after, operations, rejected, list(plan.skipped), list(plan.warnings))
+
+
+def is_lfs_pointer(head: bytes) -> bool:
+    return head.startswith(LFS_POINTER_PREFIX)
+
+
+# ---------------------------------------------------------------- the I/O edge
+
+
+def _stderr(message: str) -> None:
+    print(f"snail-images: {message}", file=sys.stderr)
+
+
+def build_plan_and_range(settings: Settings, log: Callable[[str], None] = _stderr) -> tuple[Plan, Range]:
+    runner = GitRunner(settings.repo)
+    rng = resolve_range(settings, runner, log)
+    changes = diff_trees(runner, rng.before, rng.after)
+    plan = plan_changes(changes, Policy.from_settings(settings), rng.before, rng.after)
+    blobs = list(dict.fromkeys(op.blob for op in plan.puts if op.blob))  # each blob read once
+    lfs: list[str] = []
+
+    def inspect(blob_id: str, head: bytes) -> None:
+        if is_lfs_pointer(head):
+            lfs.append(blob_id)
+
+    digests: dict[str, tuple[int, str]] = {}
+    for blob_id, size, sha in digest_blobs(runner.root, blobs, inspect):
+        digests[blob_id] = (size, sha)
+    return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX]), rng
+
+
+def build_plan(settings: Settings) -> Plan:
+    """Resolve the range, diff its trees, and read every put's content once for its size and sha256."""
+    return build_plan_and_range(settings)[0]
