@@ -18,6 +18,7 @@ import base64
 import fnmatch
 import hmac
 import json
+import socket
 import sys
 import threading
 import time
@@ -231,6 +232,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         with gw.in_flight():
             reply = self._answer(gw)
             self._send(reply)
+            if reply is BODY_TOO_LARGE:
+                self._linger()
+
+    def _linger(self) -> None:
+        """Discard what the client is still sending, for a while, before closing.
+
+        Closing a socket with unread input makes TCP reset the connection, and the client may then
+        lose the 413 it has not read yet. Bounded in bytes and time, like a web server's lingering close.
+        """
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(2)
+            budget = 4 * MAX_BODY
+            while budget > 0:
+                chunk = self.connection.recv(min(budget, 1 << 16))
+                if not chunk:
+                    break
+                budget -= len(chunk)
+        except OSError:
+            pass
 
     def _answer(self, gw: Gateway) -> Reply:
         try:

@@ -1,0 +1,252 @@
+"""The local API Gateway over real HTTP: the proxy events it builds, and its answers before Lambda."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+
+import pytest
+import requests
+
+from snail_action.embedded.gateway import MAX_BODY, Gateway, build_event, proxy_reply
+
+KEY = "test-key-123"
+
+
+class Recorder:
+    """A handler that keeps every event and answers with a fixed proxy response."""
+
+    def __init__(self, response=None):
+        self.events = []
+        self.response = response or {"statusCode": 200, "headers": {"Content-Type": "application/json"},
+                                     "body": json.dumps({"ok": True})}
+
+    def __call__(self, event):
+        self.events.append(event)
+        return self.response
+
+
+@pytest.fixture
+def gateway():
+    started = []
+
+    def start(handler, **kw):
+        gw = Gateway(handler, KEY, binary_media_types=kw.pop("binary_media_types", ("image/*",)), **kw)
+        gw.start()
+        started.append(gw)
+        return f"http://127.0.0.1:{gw.port}"
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+def test_put_event_has_decoded_proxy_raw_path_and_base64_body(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    body = bytes(range(256)) * 4
+    r = requests.put(f"{url}/images/photos/a%20b/%E2%98%83%2Bc.png?x=1&x=2&y=",
+                     data=body, headers={"x-api-key": KEY, "Content-Type": "image/png", "filename": "f%20g"})
+    assert r.status_code == 200
+    (event,) = rec.events
+    assert event["resource"] == "/images/{proxy+}"
+    assert event["path"] == "/images/photos/a%20b/%E2%98%83%2Bc.png"
+    assert event["pathParameters"] == {"proxy": "photos/a b/\u2603+c.png"}
+    assert event["httpMethod"] == "PUT"
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
+    assert event["headers"]["filename"] == "f%20g"
+    assert event["multiValueHeaders"]["Content-Type"] == ["image/png"]
+    assert event["queryStringParameters"] == {"x": "2", "y": ""}
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": [""]}
+    assert event["stageVariables"] is None
+    ctx = event["requestContext"]
+    assert ctx["httpMethod"] == "PUT"
+    assert ctx["resourcePath"] == "/images/{proxy+}"
+    assert ctx["identity"]["sourceIp"] == "127.0.0.1"
+    assert ctx["requestId"] and ctx["stage"]
+    assert ctx["path"].endswith(event["path"])
+    assert r.headers["x-amzn-RequestId"] == ctx["requestId"]
+
+
+def test_get_list_event_has_no_body_no_path_parameters_no_query(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    assert requests.get(f"{url}/images", headers={"x-api-key": KEY}).status_code == 200
+    (event,) = rec.events
+    assert event["resource"] == "/images"
+    assert event["pathParameters"] is None
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+    assert event["body"] is None and event["isBase64Encoded"] is False
+
+
+def test_json_body_stays_text(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    payload = {"filename": "big.tif", "size": 5}
+    requests.post(f"{url}/uploads", json=payload, headers={"x-api-key": KEY})
+    (event,) = rec.events
+    assert event["isBase64Encoded"] is False
+    assert json.loads(event["body"]) == payload
+
+
+def test_multiple_header_values_keep_last_in_headers(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as s:
+        s.sendall(b"GET /images HTTP/1.1\r\nHost: x\r\nx-api-key: " + KEY.encode()
+                  + b"\r\nX-Thing: one\r\nX-Thing: two\r\nConnection: close\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 200")
+    (event,) = rec.events
+    assert event["headers"]["X-Thing"] == "two"
+    assert event["multiValueHeaders"]["X-Thing"] == ["one", "two"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-api-key": "wrong"}, {"x-api-key": ""}])
+def test_missing_or_wrong_key_is_forbidden_and_never_reaches_the_handler(gateway, headers):
+    rec = Recorder()
+    url = gateway(rec)
+    r = requests.put(f"{url}/images/a.png", data=b"x", headers=headers)
+    assert r.status_code == 403
+    assert r.json() == {"message": "Forbidden"}
+    assert r.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    assert rec.events == []
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/"), ("GET", "/nothing"), ("POST", "/images/a.png"),
+                                         ("PUT", "/images"), ("GET", "/images/"), ("GET", "/uploads")])
+def test_unknown_route_is_missing_authentication_token(gateway, method, path):
+    rec = Recorder()
+    url = gateway(rec)
+    r = requests.request(method, url + path, headers={"x-api-key": KEY})
+    assert r.status_code == 403
+    assert r.json() == {"message": "Missing Authentication Token"}
+    assert rec.events == []
+
+
+def test_body_over_10_mib_is_413_without_reading_it(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    port = int(url.rsplit(":", 1)[1])
+    # Only the headers are sent: the answer must come without the gateway waiting for the body.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"PUT /images/big.png HTTP/1.1\r\nHost: x\r\nx-api-key: {KEY}\r\nContent-Type: image/png\r\n"
+                  f"Content-Length: {MAX_BODY + 1}\r\n\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.endswith(b"bytes."):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert body == f"HTTP content length exceeded {MAX_BODY} bytes.".encode()
+    assert rec.events == []
+
+
+def test_chunked_body_over_10_mib_is_413(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    chunks = (b"\0" * (1024 * 1024) for _ in range(11))
+    r = requests.put(f"{url}/images/big.png", data=chunks, headers={"x-api-key": KEY, "Content-Type": "image/png"})
+    assert r.status_code == 413
+    assert rec.events == []
+
+
+def test_chunked_body_under_the_limit_arrives_whole(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    parts = [b"abc" * 1000, b"def" * 2000]
+    r = requests.put(f"{url}/images/c.png", data=iter(parts), headers={"x-api-key": KEY, "Content-Type": "image/png"})
+    assert r.status_code == 200
+    assert base64.b64decode(rec.events[0]["body"]) == b"".join(parts)
+
+
+def test_event_over_6_mib_is_413_request_too_long(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    body = b"\x01" * (5 * 1024 * 1024)  # under 10 MiB, but its base64 is over 6 MiB
+    r = requests.put(f"{url}/images/five.png", data=body, headers={"x-api-key": KEY, "Content-Type": "image/png"})
+    assert r.status_code == 413
+    assert r.json() == {"message": "Request Too Long"}
+    assert rec.events == []
+
+
+def test_event_just_under_6_mib_goes_through(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    body = b"\x01" * (4 * 1024 * 1024)
+    r = requests.put(f"{url}/images/four.png", data=body, headers={"x-api-key": KEY, "Content-Type": "image/png"})
+    assert r.status_code == 200
+    assert len(base64.b64decode(rec.events[0]["body"])) == len(body)
+
+
+def test_handler_failure_is_502_internal_server_error(gateway):
+    def broken(event):
+        raise RuntimeError("boom")
+
+    errors = []
+
+    class Log:
+        def write(self, text):
+            errors.append(text)
+
+        def flush(self):
+            pass
+
+    url = gateway(broken, error_log=Log())
+    r = requests.get(f"{url}/images/a.png", headers={"x-api-key": KEY})
+    assert r.status_code == 502
+    assert r.json() == {"message": "Internal server error"}
+    assert "boom" in "".join(errors)
+
+
+def test_proxy_response_headers_status_and_base64_body_are_returned(gateway):
+    rec = Recorder({"statusCode": 201, "headers": {"X-One": "1"}, "multiValueHeaders": {"X-Many": ["a", "b"]},
+                    "isBase64Encoded": True, "body": base64.b64encode(b"\x00\xff").decode()})
+    url = gateway(rec)
+    r = requests.get(f"{url}/images/a.png", headers={"x-api-key": KEY})
+    assert r.status_code == 201
+    assert r.content == b"\x00\xff"
+    assert r.headers["X-One"] == "1"
+    assert r.headers["X-Many"] == "a, b"
+
+
+def test_requests_are_served_in_parallel(gateway):
+    n = 4
+    barrier = threading.Barrier(n, timeout=20)
+
+    def waits_for_the_others(event):
+        barrier.wait()  # only returns when n requests are inside the handler at once
+        return {"statusCode": 200, "body": "{}"}
+
+    url = gateway(waits_for_the_others)
+    results = []
+
+    def call(i):
+        results.append(requests.get(f"{url}/images/{i}.png", headers={"x-api-key": KEY}, timeout=30).status_code)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * n
+
+
+def test_build_event_binary_only_for_configured_media_types():
+    common = dict(method="PUT", raw_path="/images/a.txt", query="", body=b"hello", resource="/images/{proxy+}",
+                  proxy="a.txt", source_ip="1.2.3.4", stage="s", request_id="r", now=0)
+    text = build_event(headers=[("Content-Type", "text/plain")], binary_media_types=("image/*",), **common)
+    binary = build_event(headers=[("Content-Type", "image/gif; x=y")], binary_media_types=("image/*",), **common)
+    assert (text["body"], text["isBase64Encoded"]) == ("hello", False)
+    assert (binary["body"], binary["isBase64Encoded"]) == (base64.b64encode(b"hello").decode(), True)
+
+
+@pytest.mark.parametrize("bad", [None, {"statusCode": "x"}, {"statusCode": 200, "body": {"not": "a string"}}])
+def test_malformed_proxy_response_is_rejected(bad):
+    with pytest.raises(ValueError):
+        proxy_reply(bad)
