@@ -1,0 +1,226 @@
+"""What a sync tells people and machines: progress lines, GitHub workflow commands, step outputs,
+the job summary table and the results JSON (contracts section 1, `sync --results`).
+
+Pure formatting plus small writers that take the file path or stream they write to.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+OUTCOMES = ("completed", "unchanged", "deleted", "failed", "rejected", "planned")
+SUMMARY_KEYS = ("put", "deleted", "unchanged", "failed", "rejected")
+SUMMARY_ROW_LIMIT = 1000  # GitHub caps a step summary at 1 MiB; the results JSON has every row
+
+
+@dataclass
+class Result:
+    op: str  # put | delete
+    path: str
+    outcome: str
+    http_status: int | None = None
+    stored_key: str | None = None
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "path": self.path, "outcome": self.outcome, "http_status": self.http_status,
+                "stored_key": self.stored_key, "message": self.message}
+
+    @property
+    def is_failure(self) -> bool:
+        return self.outcome in ("failed", "rejected")
+
+
+@dataclass
+class SyncReport:
+    mode: str
+    before: str | None
+    after: str | None
+    dry_run: bool = False
+    results: list[Result] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), not failures
+    skipped: int = 0
+
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(SUMMARY_KEYS, 0)
+        for r in self.results:
+            if r.outcome == "completed":
+                counts["put"] += 1
+            elif r.outcome in counts:
+                counts[r.outcome] += 1
+        return counts
+
+    @property
+    def planned(self) -> int:
+        return sum(1 for r in self.results if r.outcome == "planned")
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.is_failure for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"results": [r.to_json() for r in self.results], "summary": self.summary()}
+
+
+# -- text for people -----------------------------------------------------------------------------
+
+def display_path(path: str) -> str:
+    """A path on one terminal line: control characters and bytes that were not UTF-8 shown escaped."""
+    out: list[str] = []
+    for ch in path:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def safe_text(text: str) -> str:
+    """Text that can be written as UTF-8 whatever bytes a git path held."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def progress_line(index: int, total: int, result: Result) -> str:
+    """`[12/500] put photos/a.png completed 200`, plus the message where there is one."""
+    width = len(str(total))
+    parts = [f"[{index:>{width}}/{total}]", result.op, display_path(result.path), result.outcome]
+    if result.http_status is not None:
+        parts.append(str(result.http_status))
+    line = " ".join(parts)
+    if result.message:
+        line += f" - {result.message}"
+    return line
+
+
+def summary_line(report: SyncReport) -> str:
+    s = report.summary()
+    text = ", ".join(f"{k} {v}" for k, v in s.items())
+    if report.dry_run:
+        text = f"planned {report.planned}, " + text
+    return text
+
+
+# -- GitHub workflow commands ----------------------------------------------------------------------
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class Console:
+    """Progress lines on a stream, plus workflow commands when running in GitHub Actions."""
+
+    def __init__(self, stream: TextIO | None = None, actions: bool = False):
+        self.stream = stream or sys.stdout
+        self.actions = actions
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.stream, flush=True)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        if self.actions:
+            self.line(f"::group::{escape_data(title)}")
+        try:
+            yield
+        finally:
+            if self.actions:
+                self.line("::endgroup::")
+
+    def annotate(self, level: str, path: str, message: str) -> None:
+        if self.actions:
+            path = safe_text(path)
+            self.line(f"::{level} file={escape_property(path)}::{escape_data(safe_text(message))}")
+        else:
+            self.line(f"{level}: {display_path(path)}: {message}")
+
+
+def add_mask(value: str, stream: TextIO | None = None) -> None:
+    """Tell the runner to hide `value` in every later log line (before anything could print it)."""
+    for part in value.splitlines() or [value]:
+        if part.strip():
+            print(f"::add-mask::{part}", file=stream or sys.stdout, flush=True)
+
+
+def write_outputs(path: Path, values: Mapping[str, object]) -> None:
+    """Append step outputs to $GITHUB_OUTPUT in the multi-line form, safe for any value."""
+    with path.open("a", encoding="utf-8") as fh:
+        for name, value in values.items():
+            text = str(value)
+            delimiter = f"snail_{secrets.token_hex(8)}"
+            fh.write(f"{name}<<{delimiter}\n{text}\n{delimiter}\n")
+
+
+def outputs_for(report: SyncReport, results_path: Path | None) -> dict[str, object]:
+    out: dict[str, object] = dict(report.summary())
+    out["results"] = str(results_path) if results_path else ""
+    return out
+
+
+# -- the job summary ----------------------------------------------------------------------------
+
+def _cell(text: object) -> str:
+    s = display_path(str(text)) if text is not None else ""
+    return s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_ICON = {"completed": "✅", "unchanged": "➖", "deleted": "🗑️", "failed": "❌", "rejected": "⛔", "planned": "📝"}
+
+
+def summary_markdown(report: SyncReport, rows: Iterable[Result] | None = None) -> str:
+    rows = list(report.results if rows is None else rows)
+    s = report.summary()
+    title = "snail-images " + ("check" if report.mode == "check" else f"sync ({report.mode}"
+                                                                        f"{', dry run' if report.dry_run else ''})")
+    rng = f"`{(report.before or 'nothing')[:12]}` → `{(report.after or '')[:12]}`"
+    lines = [f"### {title}", "", f"Range: {rng}", "",
+             "| put | deleted | unchanged | failed | rejected |", "| ---: | ---: | ---: | ---: | ---: |",
+             f"| {s['put']} | {s['deleted']} | {s['unchanged']} | {s['failed']} | {s['rejected']} |", ""]
+    if report.dry_run:
+        lines += [f"Planned, not sent: {report.planned}", ""]
+    if rows:
+        # Failures first: on a long run they are what a person opens the summary for.
+        ordered = sorted(rows, key=lambda r: not r.is_failure)
+        lines += ["| | op | path | outcome | HTTP | stored key | message |",
+                  "| --- | --- | --- | --- | ---: | --- | --- |"]
+        for r in ordered[:SUMMARY_ROW_LIMIT]:
+            lines.append(f"| {_ICON.get(r.outcome, '')} | {r.op} | {_cell(r.path)} | {r.outcome} | "
+                         f"{r.http_status if r.http_status is not None else ''} | {_cell(r.stored_key or '')} | "
+                         f"{_cell(r.message)} |")
+        if len(ordered) > SUMMARY_ROW_LIMIT:
+            lines.append(f"\n…and {len(ordered) - SUMMARY_ROW_LIMIT} more rows: see the results JSON.")
+    else:
+        lines.append("Nothing to send.")
+    if report.warnings:
+        lines += ["", "Warnings:", ""] + [f"- {_cell(p)}: {_cell(m)}" for p, m in report.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def append_summary(path: Path, markdown: str) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(markdown)
+
+
+def write_results(path: Path, report: SyncReport) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        text = json.dumps(report.to_json(), ensure_ascii=False, indent=1)
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8: escaped rather than written invalid
+        text = json.dumps(report.to_json(), indent=1)
+    path.write_text(text + "\n", encoding="utf-8")

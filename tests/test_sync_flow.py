@@ -1,0 +1,318 @@
+"""`sync` on real git repositories against an in-memory API over loopback HTTP (tests/httpstub.FakeApi):
+ordering, rejection, failure isolation, dry run, reconcile, large files, concurrency, outputs, secrecy."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from helpers import GitRepo, image_bytes
+from httpstub import FakeApi
+
+from snail_action.client import RetryPolicy
+from snail_action.settings import Settings
+from snail_action.sync import SyncOptions, run_sync, sync
+
+KEY = "sync-test-KEY-0123456789"
+FAST = SyncOptions(retry=RetryPolicy(attempts=2, base_delay=0.01, total_seconds=5), poll_interval=0.01,
+                   poll_max_interval=0.02, poll_timeout=5)
+
+
+def settings_for(repo: GitRepo, api: FakeApi, **kw) -> Settings:
+    return Settings(repo=repo.path, api_url=api.url, api_key=KEY, **kw)
+
+
+def run(settings: Settings) -> tuple:
+    buf = io.StringIO()
+    report = sync(settings, out=buf, options=FAST)
+    return report, buf.getvalue()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def api():
+    with FakeApi(api_key=KEY) as a:
+        yield a
+
+
+@pytest.fixture
+def history(git_repo: GitRepo):
+    """Two commits: the second adds, edits, renames and deletes images."""
+    git_repo.write("keep.png", image_bytes("PNG", seed=1))
+    git_repo.write("edit.png", image_bytes("PNG", seed=2))
+    git_repo.write("old name.png", image_bytes("PNG", seed=3))
+    git_repo.write("gone.gif", image_bytes("GIF", seed=4))
+    before = git_repo.commit("base")
+    git_repo.write("edit.png", image_bytes("PNG", seed=20))
+    git_repo.move("old name.png", "사진/new name.png")
+    git_repo.remove("gone.gif")
+    git_repo.write("photos/IMG_1.JPEG", image_bytes("JPEG", seed=5))
+    after = git_repo.commit("changes")
+    return git_repo, before, after
+
+
+def test_diff_sends_deletes_first_then_puts(history, api):
+    repo, before, after = history
+    api.catalog["old name.png"] = {"hash": "3" * 64, "status": "completed"}
+    report, text = run(settings_for(repo, api, before=before, after=after))
+    methods = [r.method for r in api.received]
+    assert methods == ["DELETE"] * 2 + ["PUT"] * 3
+    by_path = {r.path: r for r in report.results}
+    assert by_path["old name.png"].outcome == "deleted"
+    assert by_path["gone.gif"].outcome == "unchanged"  # never registered in this fake catalog
+    for p in ("edit.png", "사진/new name.png", "photos/IMG_1.JPEG"):
+        assert by_path[p].outcome == "completed"
+        assert by_path[p].http_status == 200
+        assert by_path[p].stored_key.startswith("images/raw/")
+    assert report.summary() == {"put": 3, "deleted": 1, "unchanged": 1, "failed": 0, "rejected": 0}
+    assert report.ok
+    assert set(api.catalog) == {"edit.png", "사진/new name.png", "photos/IMG_1.JPEG"}
+    jpeg = next(r for r in api.received if r.method == "PUT" and "IMG_1" in r.path)
+    assert jpeg.headers["content-type"] == "image/jpeg"
+
+
+def test_progress_lines_have_a_running_count(history, api):
+    repo, before, after = history
+    api.catalog["old name.png"] = {"hash": "3" * 64, "status": "completed"}
+    _, text = run(settings_for(repo, api, before=before, after=after))
+    lines = [ln for ln in text.splitlines() if ln.startswith("[")]
+    assert [ln.split("]")[0] for ln in lines] == [f"[{i}/5" for i in range(1, 6)]
+    assert re.search(r"^\[\d/5\] put photos/IMG_1\.JPEG completed 200$", text, re.M)
+    assert re.search(r"^\[\d/5\] delete old name\.png deleted 200$", text, re.M)
+
+
+def test_broken_image_is_rejected_and_not_sent_others_go_on(git_repo, api):
+    git_repo.write("base.png", image_bytes("PNG", seed=1))
+    before = git_repo.commit()
+    git_repo.write("good.png", image_bytes("PNG", seed=2))
+    git_repo.write("broken.png", image_bytes("PNG", seed=3)[:60])
+    git_repo.write("fake.jpg", image_bytes("PNG", seed=4))  # PNG content under a JPEG name
+    after = git_repo.commit()
+    report, text = run(settings_for(git_repo, api, before=before, after=after))
+    outcomes = {r.path: r.outcome for r in report.results}
+    assert outcomes == {"good.png": "completed", "broken.png": "rejected", "fake.jpg": "rejected"}
+    assert [r.path for r in api.sent("PUT")] == ["/images/good.png"]
+    assert not report.ok
+    assert "error: broken.png:" in text
+
+
+def test_non_image_is_rejected_by_default(git_repo, api):
+    before = git_repo.commit("empty")
+    git_repo.write("a.png", image_bytes("PNG"))
+    git_repo.write("notes.txt", "hello")
+    after = git_repo.commit()
+    report, _ = run(settings_for(git_repo, api, before=before, after=after))
+    assert {r.path: r.outcome for r in report.results} == {"a.png": "completed", "notes.txt": "rejected"}
+    assert report.summary()["rejected"] == 1
+
+
+def test_one_failing_file_does_not_stop_the_others(git_repo, api):
+    before = git_repo.commit("empty")
+    for i in range(6):
+        git_repo.write(f"img{i}.png", image_bytes("PNG", seed=i))
+    after = git_repo.commit()
+    api.fail["img2.png"] = (500, {"error": "processing_failed", "message": "variants failed"})
+    api.fail["img4.png"] = (400, {"error": "invalid_image", "message": "cannot decode"})
+    report, text = run(settings_for(git_repo, api, before=before, after=after))
+    outcomes = {r.path: r.outcome for r in report.results}
+    assert outcomes["img2.png"] == outcomes["img4.png"] == "failed"
+    assert [outcomes[f"img{i}.png"] for i in (0, 1, 3, 5)] == ["completed"] * 4
+    msgs = {r.path: r.message for r in report.results}
+    assert msgs["img4.png"] == "invalid_image: cannot decode"
+    # 500 is retried (2 attempts in FAST), 400 is not.
+    assert len([r for r in api.sent("PUT") if r.path == "/images/img2.png"]) == 2
+    assert len([r for r in api.sent("PUT") if r.path == "/images/img4.png"]) == 1
+    assert report.summary()["failed"] == 2
+
+
+def test_dry_run_sends_nothing(history, api):
+    repo, before, after = history
+    report, text = run(settings_for(repo, api, before=before, after=after, dry_run=True))
+    assert api.received == []
+    assert {r.outcome for r in report.results} == {"planned"}
+    assert len(report.results) == 5
+    assert "planned 5" in text
+
+
+def test_dry_run_of_a_diff_needs_no_api(history):
+    repo, before, after = history
+    report, _ = run(Settings(repo=repo.path, before=before, after=after, dry_run=True))
+    assert len(report.results) == 5
+
+
+def test_reconcile_puts_missing_and_different_deletes_extra_and_second_run_sends_nothing(git_repo, api):
+    same = image_bytes("PNG", seed=1)
+    git_repo.write("same.png", same)
+    git_repo.write("changed.png", image_bytes("PNG", seed=2))
+    git_repo.write("missing.png", image_bytes("PNG", seed=3))
+    git_repo.write("README.md", "docs")
+    after = git_repo.commit()
+    api.catalog = {"same.png": {"hash": sha(same), "status": "completed"},
+                   "changed.png": {"hash": "0" * 64, "status": "completed"},
+                   "stale/old.png": {"hash": "1" * 64, "status": "completed"},
+                   "broken-before.png": {"hash": "2" * 64, "status": "failed"}}
+    report, _ = run(settings_for(git_repo, api, mode="reconcile", after=after))
+    outcomes = {r.path: r.outcome for r in report.results}
+    assert outcomes == {"same.png": "unchanged", "changed.png": "completed", "missing.png": "completed",
+                        "stale/old.png": "deleted", "broken-before.png": "deleted"}
+    assert sorted(api.catalog) == ["changed.png", "missing.png", "same.png"]
+    # catalog listed across pages (page size 2 in the fake), then nothing but reads the second time
+    sent_before = len(api.received)
+    report2, _ = run(settings_for(git_repo, api, mode="reconcile", after=after))
+    second = api.received[sent_before:]
+    assert {r.method for r in second} == {"GET"}
+    assert len(second) == 2  # 3 entries at 2 per page
+    assert {r.outcome for r in report2.results} == {"unchanged"}
+    assert report2.summary()["unchanged"] == 3
+
+
+def test_reconcile_dry_run_lists_but_sends_nothing(git_repo, api):
+    git_repo.write("a.png", image_bytes("PNG"))
+    after = git_repo.commit()
+    api.catalog = {"zombie.png": {"hash": "1" * 64, "status": "completed"}}
+    report, _ = run(settings_for(git_repo, api, mode="reconcile", after=after, dry_run=True))
+    assert {r.method for r in api.received} == {"GET"}
+    assert {(r.op, r.path, r.outcome) for r in report.results} == {("put", "a.png", "planned"),
+                                                                   ("delete", "zombie.png", "planned")}
+
+
+def test_large_file_goes_through_presigned_upload_and_polls(git_repo, api):
+    before = git_repo.commit("empty")
+    big = image_bytes("PNG", size=(300, 300), seed=9)
+    small = image_bytes("PNG", size=(8, 8), seed=1)
+    git_repo.write("big.png", big)
+    git_repo.write("small.png", small)
+    after = git_repo.commit()
+    api.polls_before_done = 2
+    report, _ = run(settings_for(git_repo, api, before=before, after=after, direct_upload_limit=len(small) + 1))
+    outcomes = {r.path: r.outcome for r in report.results}
+    assert outcomes == {"big.png": "completed", "small.png": "completed"}
+    s3_puts = [r for r in api.received if r.path.startswith("/s3/")]
+    assert len(s3_puts) == 1 and s3_puts[0].body == big
+    assert "x-api-key" not in s3_puts[0].headers
+    assert s3_puts[0].headers["content-type"] == "image/png"
+    assert [r.path for r in api.sent("PUT") if r.path.startswith("/images/")] == ["/images/small.png"]
+    polls = [r for r in api.sent("GET") if r.path == "/images/big.png"]
+    assert len(polls) == 3  # pending, pending, completed
+    assert api.catalog["big.png"]["status"] == "completed"
+
+
+def test_large_file_not_processed_in_time_fails_with_a_hint(git_repo, api):
+    before = git_repo.commit("empty")
+    git_repo.write("big.png", image_bytes("PNG", size=(64, 64)))
+    after = git_repo.commit()
+    api.polls_before_done = 10**6
+    opts = SyncOptions(retry=FAST.retry, poll_interval=0.01, poll_max_interval=0.01, poll_timeout=0.2)
+    report = sync(settings_for(git_repo, api, before=before, after=after, direct_upload_limit=10),
+                  out=io.StringIO(), options=opts)
+    (r,) = report.results
+    assert r.outcome == "failed"
+    assert "not processed within" in r.message and "snail-images status big.png" in r.message
+
+
+def test_requests_run_concurrently_up_to_the_limit(git_repo, api):
+    before = git_repo.commit("empty")
+    for i in range(24):
+        git_repo.write(f"p/{i}.png", image_bytes("PNG", size=(8, 8), seed=i))
+    after = git_repo.commit()
+    report, _ = run(settings_for(git_repo, api, before=before, after=after, concurrency=4))
+    assert report.summary()["put"] == 24
+    assert 1 < api.max_in_flight <= 4
+
+
+def test_run_sync_writes_outputs_summary_and_results(history, api, tmp_path, capsys):
+    repo, before, after = history
+    api.catalog["old name.png"] = {"hash": "3" * 64, "status": "completed"}
+    out, summ, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "r" / "results.json"
+    env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summ)}
+    code = run_sync(None, settings_for(repo, api, before=before, after=after, results_file=results), env=env)
+    assert code == 0
+    outputs = {m[0]: m[2] for m in re.findall(r"^(\w+)<<(\S+)\n(.*?)\n\2$", out.read_text(), re.M | re.S)}
+    assert outputs == {"put": "3", "deleted": "1", "unchanged": "1", "failed": "0", "rejected": "0",
+                       "results": str(results)}
+    data = json.loads(results.read_text())
+    assert data["summary"] == {"put": 3, "deleted": 1, "unchanged": 1, "failed": 0, "rejected": 0}
+    assert {r["outcome"] for r in data["results"]} == {"completed", "deleted", "unchanged"}
+    assert set(data["results"][0]) == {"op", "path", "outcome", "http_status", "stored_key", "message"}
+    md = summ.read_text()
+    assert "| put | deleted | unchanged | failed | rejected |" in md
+    assert "| 3 | 1 | 1 | 0 | 0 |" in md
+    assert "사진/new name.png" in md
+
+
+def test_exit_status_is_1_after_all_were_tried(git_repo, api, tmp_path, capsys):
+    before = git_repo.commit("empty")
+    git_repo.write("a.png", image_bytes("PNG", seed=1))
+    git_repo.write("b.png", image_bytes("PNG", seed=2))
+    after = git_repo.commit()
+    api.fail["a.png"] = (400, {"error": "bad_request", "message": "no"})
+    assert run_sync(None, settings_for(git_repo, api, before=before, after=after), env={}) == 1
+    assert "b.png" in api.catalog
+
+
+def test_api_key_is_never_printed_even_when_the_server_echoes_it(git_repo, api, tmp_path, capsys):
+    before = git_repo.commit("empty")
+    git_repo.write("a.png", image_bytes("PNG", seed=1))
+    git_repo.write("b.png", image_bytes("PNG", seed=2))
+    after = git_repo.commit()
+    api.fail["a.png"] = (403, {"error": "forbidden", "message": f"key {KEY} is not allowed"})
+    out, summ, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "results.json"
+    env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summ)}
+    s = settings_for(git_repo, api, before=before, after=after, results_file=results, github_actions=True)
+    assert run_sync(None, s, env=env) == 1
+    captured = capsys.readouterr()
+    everything = captured.out + captured.err + out.read_text() + summ.read_text() + results.read_text()
+    assert "is not allowed" in everything  # the message is shown...
+    assert KEY not in everything  # ...without the key
+    assert "::error file=a.png::" in captured.out
+
+
+def test_wrong_api_key_fails_every_file_without_printing_it(git_repo, api, capsys):
+    before = git_repo.commit("empty")
+    git_repo.write("a.png", image_bytes("PNG", seed=1))
+    after = git_repo.commit()
+    s = Settings(repo=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", before=before, after=after)
+    assert run_sync(None, s, env={}) == 1
+    captured = capsys.readouterr()
+    assert "WRONG-key-abcdef" not in captured.out + captured.err
+    assert "failed 403" in captured.out
+
+
+def test_github_actions_groups_and_annotations(git_repo, api, capsys):
+    before = git_repo.commit("empty")
+    git_repo.write("ok.png", image_bytes("PNG", seed=1))
+    git_repo.write("bad, name: x.png", b"not a png")
+    after = git_repo.commit()
+    report, text = run(settings_for(git_repo, api, before=before, after=after, github_actions=True))
+    assert "::group::Sending 1 image(s)" in text
+    assert "::endgroup::" in text
+    assert "::error file=bad%2C name%3A x.png::put rejected: " in text
+
+
+def test_unusual_names_reach_the_api_intact(git_repo, api):
+    names = ["with space.png", "100%.png", "hash#tag.png", "what?.png", "사진/고양이.png", "emoji 🐌.png",
+             "new\nline.png", "-dash.png"]
+    before = git_repo.commit("empty")
+    for i, n in enumerate(names):
+        git_repo.write(n, image_bytes("PNG", seed=i))
+    after = git_repo.commit()
+    report, _ = run(settings_for(git_repo, api, before=before, after=after))
+    assert sorted(api.catalog) == sorted(names)
+    assert report.summary()["put"] == len(names)
+
+
+def test_results_file_is_valid_json_for_a_dry_run(history, tmp_path):
+    repo, before, after = history
+    results = tmp_path / "results.json"
+    code = run_sync(None, Settings(repo=repo.path, before=before, after=after, dry_run=True, results_file=results),
+                    env={})
+    assert code == 0
+    data = json.loads(Path(results).read_text())
+    assert {r["outcome"] for r in data["results"]} == {"planned"}
