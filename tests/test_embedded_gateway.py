@@ -10,6 +10,8 @@ import threading
 import pytest
 import requests
 
+from snail_action.cfn_template import load_template
+from snail_action.embedded import definitions
 from snail_action.embedded.gateway import MAX_BODY, Gateway, build_event, proxy_reply
 
 KEY = "test-key-123"
@@ -235,6 +237,20 @@ def test_requests_are_served_in_parallel(gateway):
     for t in threads:
         t.join()
     assert results == [200] * n
+
+
+@pytest.mark.parametrize("method,path,headers,status,error,message", [
+    ("GET", "/images/a.png", {}, 403, "INVALID_API_KEY", "Forbidden"),
+    ("GET", "/images/a.png", {"x-api-key": "wrong"}, 403, "INVALID_API_KEY", "Forbidden"),
+    ("GET", "/elsewhere", {"x-api-key": KEY}, 403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"),
+])
+def test_gateway_responses_of_the_template_shape_gateway_errors(gateway, method, path, headers, status, error,
+                                                                 message):
+    # The deployed API maps its own errors through the template's DEFAULT_4XX/5XX gateway responses.
+    url = gateway(Recorder(), responses=definitions.gateway_responses(load_template()))
+    r = requests.request(method, url + path, headers=headers)
+    assert r.status_code == status
+    assert r.json() == {"error": error, "message": message}
 
 
 def test_build_event_binary_only_for_configured_media_types():

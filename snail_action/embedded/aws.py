@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from ..cfn_template import load_template, resources_of_type
+from . import definitions
 
 REGION = "us-east-1"
 DEFAULT_TABLE = "image-metadata"
@@ -23,91 +23,20 @@ DEFAULT_TABLE = "image-metadata"
 LOCAL_ACCESS_KEY = "snail-local"
 LOCAL_SECRET_KEY = "snail-local-secret"  # noqa: S105 - a placeholder moto accepts, not a secret
 
-# The keys of create_table that a template's AWS::DynamoDB::Table shares with the API one to one.
-_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
-               "BillingMode", "ProvisionedThroughput", "StreamSpecification")
-
 _names_lock = threading.Lock()
 _tables_in_use: set[str] = set()
 
 
-class TemplateError(RuntimeError):
-    """The template lacks, or uses in a form we cannot evaluate, a definition the embedded backend copies."""
+def claim_names(bucket: str | None = None, table: str | None = None,
+                default_table: str = DEFAULT_TABLE) -> tuple[str, str]:
+    """A bucket and table name no other embedded backend of this process uses.
 
-
-def _plain(value: Any, where: str) -> Any:
-    """The value itself; an intrinsic function (!Ref, !If ...) here cannot be evaluated locally."""
-    if isinstance(value, dict):
-        if any(k == "Ref" or k.startswith("Fn::") for k in value):
-            raise TemplateError(f"cloudformation/template.yaml: {where} uses {next(iter(value))}; "
-                                "the embedded backend needs a literal value there")
-        return {k: _plain(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    return value
-
-
-def _single(template: dict[str, Any], type_name: str) -> tuple[str, dict[str, Any]]:
-    found = resources_of_type(template, type_name)
-    if len(found) != 1:
-        raise TemplateError(f"cloudformation/template.yaml: expected one {type_name}, found {len(found)}")
-    name, resource = next(iter(found.items()))
-    return name, resource.get("Properties") or {}
-
-
-def table_kwargs(template: dict[str, Any], table_name: str) -> dict[str, Any]:
-    """create_table arguments from the template's AWS::DynamoDB::Table, under a local name."""
-    logical, props = _single(template, "AWS::DynamoDB::Table")
-    kwargs: dict[str, Any] = {"TableName": table_name}
-    for key in _TABLE_KEYS:
-        if key in props:
-            kwargs[key] = _plain(props[key], f"{logical}.{key}")
-    if "KeySchema" not in kwargs or "AttributeDefinitions" not in kwargs:
-        raise TemplateError(f"cloudformation/template.yaml: {logical} has no KeySchema/AttributeDefinitions")
-    return kwargs
-
-
-def table_ttl(template: dict[str, Any]) -> dict[str, Any] | None:
-    logical, props = _single(template, "AWS::DynamoDB::Table")
-    spec = props.get("TimeToLiveSpecification")
-    return _plain(spec, f"{logical}.TimeToLiveSpecification") if spec else None
-
-
-def bucket_lifecycle(template: dict[str, Any]) -> dict[str, Any] | None:
-    """put_bucket_lifecycle_configuration's argument from the template bucket's LifecycleConfiguration.
-
-    Only the rule fields the S3 API spells differently are translated (CloudFormation names them
-    ExpirationInDays and Prefix); a rule using anything else is left out rather than guessed at.
+    The first backend of a process gets the template's table name; later ones a suffixed one.
     """
-    logical, props = _single(template, "AWS::S3::Bucket")
-    config = props.get("LifecycleConfiguration")
-    if not config:
-        return None
-    rules = []
-    for rule in _plain(config, f"{logical}.LifecycleConfiguration").get("Rules", []):
-        out: dict[str, Any] = {"Status": rule.get("Status", "Enabled")}
-        if "Id" in rule:
-            out["ID"] = rule["Id"]
-        prefix = rule.get("Prefix")
-        if prefix is None and isinstance(rule.get("Filter"), dict):
-            prefix = rule["Filter"].get("Prefix")
-        out["Filter"] = {"Prefix": prefix or ""}
-        if "ExpirationInDays" in rule:
-            out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
-        abort = rule.get("AbortIncompleteMultipartUpload")
-        if abort:
-            out["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": int(abort["DaysAfterInitiation"])}
-        if len(out) > 2:
-            rules.append(out)
-    return {"Rules": rules} if rules else None
-
-
-def claim_names(bucket: str | None = None, table: str | None = None) -> tuple[str, str]:
-    """A bucket and table name no other embedded backend of this process uses."""
     suffix = uuid.uuid4().hex[:10]
     with _names_lock:
         if table is None:
-            table = DEFAULT_TABLE if DEFAULT_TABLE not in _tables_in_use else f"{DEFAULT_TABLE}-{suffix}"
+            table = default_table if default_table not in _tables_in_use else f"{default_table}-{suffix}"
         if table in _tables_in_use:
             raise ValueError(f"table {table!r} is already used by another embedded backend in this process")
         _tables_in_use.add(table)
@@ -163,12 +92,11 @@ class LocalAws:
             self._thread.join(timeout=5)
 
 
-def create_resources(s3: Any, dynamodb: Any, bucket: str, table: str, template: dict[str, Any] | None = None) -> None:
+def create_resources(s3: Any, dynamodb: Any, bucket: str, table: str, template: dict[str, Any]) -> None:
     """The bucket and the table exactly as the template defines them (names aside)."""
-    template = template if template is not None else load_template()
-    kwargs = table_kwargs(template, table)
-    lifecycle = bucket_lifecycle(template)
-    ttl = table_ttl(template)
+    kwargs = definitions.table_kwargs(template, table)
+    lifecycle = definitions.bucket_lifecycle(template)
+    ttl = definitions.table_ttl(template)
     s3.create_bucket(Bucket=bucket)
     if lifecycle:
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle)

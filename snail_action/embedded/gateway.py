@@ -3,13 +3,18 @@
 It answers the way API Gateway answers before a request reaches Lambda, and builds the proxy event
 the way API Gateway builds it, so the handlers behind it run exactly as they do when deployed:
 
-| what | answer |
+| what | API Gateway's answer (response type) |
 | --- | --- |
-| request body over 10 MiB | 413, text body `HTTP content length exceeded 10485760 bytes.` (read no further) |
-| no resource/method for the path | 403 `{"message":"Missing Authentication Token"}` |
-| `x-api-key` missing or wrong | 403 `{"message":"Forbidden"}` |
+| request body over 10 MiB | 413, text `HTTP content length exceeded 10485760 bytes.` (the body is not read) |
+| no resource/method for the path | 403 `{"message":"Missing Authentication Token"}` (MISSING_AUTHENTICATION_TOKEN) |
+| `x-api-key` missing or wrong | 403 `{"message":"Forbidden"}` (INVALID_API_KEY) |
 | proxy event over 6 MiB (Lambda's invoke limit; base64 body inside) | 413 `{"message": "Request Too Long"}` |
 | the handler raises or returns a malformed response | 502 `{"message": "Internal server error"}` |
+
+The JSON answers go through the API's gateway responses, as deployed: the template's DEFAULT_4XX
+and DEFAULT_5XX make them `{"error": "<response type>", "message": "<the message above>"}`.
+The response type of the 6 MiB and 502 cases is our best reading of API Gateway (REQUEST_TOO_LARGE,
+DEFAULT_5XX); the status and message are what it is observed to send.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import base64
 import fnmatch
 import hmac
 import json
+import re
 import socket
 import sys
 import threading
@@ -51,17 +57,47 @@ class Reply:
     body: bytes
 
 
-def _json_reply(status: int, message: str, error_type: str) -> Reply:
-    body = json.dumps({"message": message}).encode()
-    return Reply(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)], body)
+@dataclass(frozen=True)
+class GatewayError:
+    """An answer API Gateway gives itself; its gateway responses (from the template) may reshape it."""
+
+    response_type: str
+    status: int
+    message: str
+    error_type: str
 
 
-FORBIDDEN = _json_reply(403, "Forbidden", "ForbiddenException")
-MISSING_TOKEN = _json_reply(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-EVENT_TOO_LONG = _json_reply(413, "Request Too Long", "BadRequestException")
-INTERNAL_ERROR = _json_reply(502, "Internal server error", "InternalServerErrorException")
+FORBIDDEN = GatewayError("INVALID_API_KEY", 403, "Forbidden", "ForbiddenException")
+MISSING_TOKEN = GatewayError("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token",
+                             "MissingAuthenticationTokenException")
+EVENT_TOO_LONG = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long", "BadRequestException")
+BAD_REQUEST = GatewayError("DEFAULT_4XX", 400, "Bad Request", "BadRequestException")
+INTERNAL_ERROR = GatewayError("DEFAULT_5XX", 502, "Internal server error", "InternalServerErrorException")
+# The 10 MiB limit is enforced in front of the API, where gateway responses do not apply: plain text.
 BODY_TOO_LARGE = Reply(413, [("Content-Type", "text; charset=utf-8")],
                        f"HTTP content length exceeded {MAX_BODY} bytes.".encode())
+
+_VTL_VAR = re.compile(r"\$(?:\{context\.([A-Za-z.]+)\}|context\.([A-Za-z.]+))")
+
+
+def render_error(err: GatewayError, responses: Mapping[str, Mapping[str, Any]], request_id: str) -> Reply:
+    """The answer for a gateway error, through the API's gateway response for its type or the 4XX/5XX default."""
+    custom = responses.get(err.response_type) or responses.get("DEFAULT_4XX" if err.status < 500 else "DEFAULT_5XX")
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", err.error_type),
+               ("x-amzn-RequestId", request_id)]
+    body = json.dumps({"message": err.message})
+    status = err.status
+    if custom:
+        status = int(custom.get("StatusCode") or status)
+        values = {"error.messageString": json.dumps(err.message), "error.message": err.message,
+                  "error.responseType": err.response_type, "requestId": request_id}
+        template = (custom.get("ResponseTemplates") or {}).get("application/json")
+        if template:
+            body = _VTL_VAR.sub(lambda m: values.get(m.group(1) or m.group(2), m.group(0)), template)
+        for name, value in (custom.get("ResponseParameters") or {}).items():
+            if name.startswith("gatewayresponse.header.") and value.startswith("'") and value.endswith("'"):
+                headers.append((name[len("gatewayresponse.header."):], value[1:-1]))
+    return Reply(status, headers, body.encode("utf-8"))
 
 
 def match_route(method: str, path: str) -> tuple[str, str | None] | None:
@@ -255,6 +291,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             pass
 
     def _answer(self, gw: Gateway) -> Reply:
+        request_id = str(uuid.uuid4())
         try:
             body = self._read_body()
         except _TooLarge:
@@ -262,32 +299,31 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return BODY_TOO_LARGE
         except ValueError:
             self.close_connection = True
-            return _json_reply(400, "Bad Request", "BadRequestException")
+            return gw.error(BAD_REQUEST, request_id)
         parts = urlsplit(self.path)
         route = match_route(self.command, parts.path)
         if route is None:
-            return MISSING_TOKEN
+            return gw.error(MISSING_TOKEN, request_id)
         if not gw.key_ok(self.headers.get_all("x-api-key") or []):
-            return FORBIDDEN
-        request_id = str(uuid.uuid4())
-        headers = list(self.headers.items())
-        host, port = self.server.server_address[:2]
-        headers += [("X-Forwarded-For", self.client_address[0]), ("X-Forwarded-Port", str(port)),
-                    ("X-Forwarded-Proto", "http")]
+            return gw.error(FORBIDDEN, request_id)
+        port = self.server.server_address[1]
+        headers = list(self.headers.items()) + [
+            ("X-Forwarded-For", self.client_address[0]), ("X-Forwarded-Port", str(port)),
+            ("X-Forwarded-Proto", "http")]
         try:
             event = build_event(method=self.command, raw_path=parts.path, query=parts.query, headers=headers,
                                 body=body, resource=route[0], proxy=route[1],
                                 binary_media_types=gw.binary_media_types, source_ip=self.client_address[0],
                                 stage=gw.stage, request_id=request_id)
-        except UnicodeDecodeError:
-            return _json_reply(400, "Bad Request", "BadRequestException")
+        except UnicodeDecodeError:  # a percent-encoded path that is not UTF-8
+            return gw.error(BAD_REQUEST, request_id)
         if len(json.dumps(event).encode("utf-8")) > MAX_EVENT:
-            return EVENT_TOO_LONG
+            return gw.error(EVENT_TOO_LONG, request_id)
         try:
             reply = proxy_reply(gw.handler(event))
         except Exception:  # noqa: BLE001 - any handler failure is API Gateway's 502, as deployed
             gw.log_error(f"request {request_id} {self.command} {parts.path}: handler failed\n{traceback.format_exc()}")
-            return INTERNAL_ERROR
+            return gw.error(INTERNAL_ERROR, request_id)
         return Reply(reply.status, reply.headers + [("x-amzn-RequestId", request_id)], reply.body)
 
     def _send(self, reply: Reply) -> None:
@@ -306,12 +342,14 @@ class Gateway:
     """The HTTP server; `handler` gets each proxy event and returns the proxy response."""
 
     def __init__(self, handler: Handler, api_key: str, host: str = "127.0.0.1", port: int = 0, *,
-                 binary_media_types: Iterable[str] = (), stage: str = "local", access_log: TextIO | None = None,
+                 binary_media_types: Iterable[str] = (), stage: str = "prod",
+                 responses: Mapping[str, Mapping[str, Any]] | None = None, access_log: TextIO | None = None,
                  error_log: TextIO | None = None):
         self.handler = handler
         self._key = api_key.encode("utf-8")
         self.binary_media_types = tuple(binary_media_types)
         self.stage = stage
+        self.responses = dict(responses or {})
         self.access_log = access_log
         self.error_log = error_log if error_log is not None else sys.stderr
         self._server = _Server((host, port), _RequestHandler)
@@ -327,6 +365,9 @@ class Gateway:
     def key_ok(self, sent: list[str]) -> bool:
         # API Gateway reads one x-api-key; constant-time compare so timing reveals nothing of the key.
         return len(sent) >= 1 and hmac.compare_digest(sent[-1].encode("utf-8"), self._key)
+
+    def error(self, err: GatewayError, request_id: str) -> Reply:
+        return render_error(err, self.responses, request_id)
 
     def log_error(self, text: str) -> None:
         self.error_log.write(text if text.endswith("\n") else text + "\n")

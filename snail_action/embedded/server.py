@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..cfn_template import TEMPLATE_PATH, load_template, resources_of_type
-from . import aws
+from ..cfn_template import TEMPLATE_PATH, load_template
+from . import aws, definitions
 from .gateway import Gateway
 from .incoming import IncomingWatcher
 
@@ -34,30 +34,20 @@ def default_backend_factory(env: Mapping[str, str], s3: Any, dynamodb: Any) -> A
     return Backend(BackendConfig.from_environ(env), s3=s3, dynamodb=dynamodb)
 
 
-def backend_environment(environ: Mapping[str, str], bucket: str, table: str) -> dict[str, str]:
-    """The Lambda's environment: the backend's own settings from `environ`, then this instance's names."""
+def backend_environment(template: dict[str, Any], environ: Mapping[str, str], bucket: str,
+                        table: str) -> dict[str, str]:
+    """The functions' environment: the template's (parameter defaults), overridden by the backend's own
+    variables from `environ` (as stack parameters would be), then this instance's bucket and table."""
     try:
         from snail_backend.config import ENVIRONMENT_VARIABLES
-    except ImportError:  # the backend package is not importable: only names are passed
+    except ImportError:  # the backend package is not importable: only the template's values are passed
         names: tuple[str, ...] = ()
     else:
         names = tuple(ENVIRONMENT_VARIABLES)
-    env = {k: environ[k] for k in names if k in environ}
+    env = definitions.function_environment(template)
+    env.update({k: environ[k] for k in names if k in environ})
     env.update(S3_BUCKET_NAME=bucket, DYNAMODB_TABLE_NAME=table)
     return env
-
-
-def binary_media_types(template: dict[str, Any]) -> list[str]:
-    """The REST API's binary media types (CloudFormation writes '/' as '~1' in some places)."""
-    types: list[str] = []
-    for res in resources_of_type(template, "AWS::ApiGateway::RestApi").values():
-        props = res.get("Properties") or {}
-        found = props.get("BinaryMediaTypes") or []
-        body = props.get("Body")
-        if isinstance(body, dict):
-            found = found or body.get("x-amazon-apigateway-binary-media-types") or []
-        types += [str(t).replace("~1", "/") for t in found if isinstance(t, str)]
-    return types
 
 
 class EmbeddedBackend:
@@ -108,19 +98,22 @@ class EmbeddedBackend:
         self.aws_endpoint_url = _reachable(endpoint, self.host)
         self.s3 = aws.client("s3", self.aws_endpoint_url, self.region)
         self.dynamodb = aws.client("dynamodb", self.aws_endpoint_url, self.region)
-        self.bucket, self.table = aws.claim_names(self._want_bucket, self._want_table)
+        self.bucket, self.table = aws.claim_names(self._want_bucket, self._want_table,
+                                                  definitions.default_table_name(template))
         aws.create_resources(self.s3, self.dynamodb, self.bucket, self.table, template)
         self._resources = True
         # The handlers get clients of their own, as each Lambda function creates its own.
-        env = backend_environment(self._environ, self.bucket, self.table)
+        env = backend_environment(template, self._environ, self.bucket, self.table)
         self.backend = self._factory(env, aws.client("s3", self.aws_endpoint_url, self.region),
                                      aws.client("dynamodb", self.aws_endpoint_url, self.region))
         self._watcher = IncomingWatcher(self.s3, self.bucket, self.backend.handle_s3_event, region=self.region,
                                         error_log=self._error_log)
         self._watcher.start()
         self._gateway = Gateway(self.backend.handle, self.api_key, self.host, self.port,
-                                binary_media_types=binary_media_types(template), access_log=self._access_log,
-                                error_log=self._error_log)
+                                binary_media_types=definitions.binary_media_types(template),
+                                stage=definitions.stage_name(template),
+                                responses=definitions.gateway_responses(template),
+                                access_log=self._access_log, error_log=self._error_log)
         self._gateway.start()
         self.api_url = _reachable(f"http://{self.host}:{self._gateway.port}", self.host)
 
@@ -186,7 +179,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         try:
             embedded.start()
-        except (OSError, aws.TemplateError) as exc:
+        except (OSError, definitions.TemplateError) as exc:
             print(f"snail-images serve: error: could not start: {exc}", file=sys.stderr)
             return 2
         line = json.dumps(embedded.ready_info())
