@@ -1,0 +1,228 @@
+"""The backend's entry object: routes API Gateway events and S3 notifications to the registry.
+
+`Backend(config, s3=..., dynamodb=...)` takes its boto3 clients from the caller (the Lambda
+handlers build them lazily; the embedded backend and the tests pass clients on moto).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+from urllib.parse import quote, unquote, unquote_plus
+
+from PIL import Image
+
+from .catalog import BadCursor, Catalog
+from .config import BackendConfig
+from .formats import extension_of, format_for_path
+from .http import MAX_DIRECT_BODY, ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS, HttpError, Request, json_response, parse_event
+from .imaging import Rendition, orientation_of, render_variants
+from .naming import INCOMING_PREFIX
+from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
+from .storage import Storage
+from .validation import ImageInfo, InvalidImage, validate_image
+
+log = logging.getLogger(__name__)
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # presigned uploads; the pixel limit bounds real images well below
+
+
+class Backend:
+    def __init__(self, config: BackendConfig, *, s3, dynamodb, render: Callable[[bytes], Rendition] | None = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 lease_seconds: float = 60.0, wait_seconds: float = 20.0):
+        self.config = config
+        self.storage = Storage(s3, config.bucket, immutable=config.key_scheme == "hash")
+        self.catalog = Catalog(dynamodb, config.table)
+        self.clock = clock
+        self.registry = Registry(
+            self.catalog, self.storage,
+            render or partial(render_variants, sizes=config.variant_sizes, max_pixels=config.max_image_pixels),
+            key_scheme=config.key_scheme, lease_seconds=lease_seconds, wait_seconds=wait_seconds,
+            clock=clock, sleep=sleep,
+        )
+
+    # ------------------------------------------------------------------ HTTP
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        req = parse_event(event)
+        try:
+            response = self._route(req)
+        except HttpError as exc:
+            response = exc.response()
+        except Busy as exc:
+            response = HttpError(503, "busy", str(exc)).response()
+        except Superseded as exc:
+            response = HttpError(409, "conflict", str(exc)).response()
+        except Exception:  # noqa: BLE001 -- every failure still answers in the contract's JSON shape
+            log.exception("%s %s failed", req.method, req.route)
+            response = HttpError(500, "internal_error",
+                                 "the backend failed; retrying the request repairs it").response()
+        log.info("%s %s -> %s", req.method, req.route, response["statusCode"])
+        return response
+
+    def _route(self, req: Request) -> dict[str, Any]:
+        allowed = {ROUTE_ITEM: ("PUT", "GET", "DELETE"), ROUTE_LIST: ("GET",), ROUTE_UPLOADS: ("POST",)}
+        if req.route not in allowed:
+            raise HttpError(404, "not_found", "no such route: use /images/{path}, /images or /uploads")
+        if req.method not in allowed[req.route]:
+            raise HttpError(405, "method_not_allowed", f"{req.method} is not allowed here",
+                            allowed=list(allowed[req.route]))
+        if req.route == ROUTE_LIST:
+            return self._list(req)
+        if req.route == ROUTE_UPLOADS:
+            return self._presign(req)
+        path = repository_path(req.proxy)
+        if req.method == "PUT":
+            return self._put(req, path)
+        if req.method == "DELETE":
+            result = self.registry.delete(path)
+            return json_response(200, {"registered_file": path, "deleted": result.deleted,
+                                       "objects_removed": result.objects_removed})
+        found = self.registry.get(path)
+        if found is None:
+            raise HttpError(404, "not_found", f"{path} is not registered")
+        return json_response(200, found)
+
+    def _put(self, req: Request, path: str) -> dict[str, Any]:
+        fmt = format_for_path(path)
+        if fmt is None:
+            raise HttpError(400, "bad_request", f"{path}: not an image extension (png, jpg, jpeg, gif, bmp, webp, "
+                                                "tif, tiff)")
+        data = req.body_bytes(MAX_DIRECT_BODY)
+        filename = req.header("filename")
+        if not filename:
+            raise HttpError(400, "bad_request", "the filename header is missing: send the percent-encoded path")
+        try:
+            decoded = unquote(filename, errors="strict")
+        except UnicodeDecodeError:
+            raise HttpError(400, "bad_request", "the filename header is not percent-encoded UTF-8") from None
+        if decoded != path:
+            raise HttpError(400, "path_mismatch", f"the filename header names {decoded!r} but the URL names {path!r}")
+        digest = hashlib.sha256(data).hexdigest()
+        claimed = (req.header("x-content-sha256") or "").strip()
+        if not _HEX64.fullmatch(claimed):
+            raise HttpError(400, "bad_request", "the x-content-sha256 header is missing or not 64 hex digits")
+        if claimed.lower() != digest:
+            raise HttpError(400, "digest_mismatch", f"{path}: the body's SHA-256 is {digest}, the header says "
+                                                    f"{claimed.lower()}: the upload was damaged, send it again")
+        info = self._validate(data, path)
+        return self._register(path, data, digest, info, None)
+
+    def _validate(self, data: bytes, path: str) -> ImageInfo:
+        try:
+            return validate_image(data, path, max_pixels=self.config.max_image_pixels)
+        except InvalidImage as exc:
+            raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
+
+    def _register(self, path: str, data: bytes, digest: str, info: ImageInfo, issued_ms: int | None) -> dict:
+        width, height = displayed_size(data, info)
+        req = PutRequest(path, data, digest, extension_of(path), info.content_type, width, height, issued_ms)
+        try:
+            result = self.registry.put(req)
+        except ProcessingFailed as exc:
+            raise HttpError(500, "processing_failed", f"{path}: {exc}", registration=exc.registration) from None
+        body = dict(result.registration, duplicate=result.duplicate, unchanged=result.unchanged)
+        if result.stale:
+            body["stale"] = True
+        return json_response(200, body)
+
+    def _list(self, req: Request) -> dict[str, Any]:
+        try:
+            files, cursor = self.registry.list(req.query.get("cursor") or None)
+        except BadCursor as exc:
+            raise HttpError(400, "bad_request", str(exc)) from None
+        return json_response(200, {"files": files, "cursor": cursor})
+
+    def _presign(self, req: Request) -> dict[str, Any]:
+        body = req.json_body()
+        filename, sha, size = body.get("filename"), body.get("sha256"), body.get("size")
+        if not isinstance(filename, str):
+            raise HttpError(400, "bad_request", "filename (the repository path) is required")
+        path = repository_path(filename)
+        fmt = format_for_path(path)
+        if fmt is None:
+            raise HttpError(400, "bad_request", f"{path}: not an image extension")
+        if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
+            raise HttpError(400, "bad_request", "sha256 must be the file's 64-hex SHA-256")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise HttpError(400, "bad_request", "size must be the file's size in bytes")
+        if size > MAX_UPLOAD_BYTES:
+            raise HttpError(413, "too_large", f"{path}: {size} bytes is over the {MAX_UPLOAD_BYTES}-byte upload limit")
+        # The key is random: nothing from the request becomes part of it.
+        key = f"{INCOMING_PREFIX}{uuid.uuid4().hex}.{extension_of(path)}"
+        metadata = {"filename": quote(path, safe="/"), "sha256": sha.lower(),
+                    "issued": str(int(self.clock() * 1000)), "size": str(size)}
+        signed = self.storage.presign_incoming(key, fmt.content_type, metadata, self.config.upload_url_expires)
+        return json_response(200, {**signed, "expires_in": self.config.upload_url_expires})
+
+    # ------------------------------------------------------------------ S3 events
+    def handle_s3_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Process ObjectCreated notifications under images/incoming/. Errors worth a retry raise
+        (Lambda retries asynchronous invocations); everything final removes the incoming object."""
+        outcomes = []
+        for record in event.get("Records") or []:
+            s3 = record.get("s3") or {}
+            key = unquote_plus((s3.get("object") or {}).get("key", ""))
+            bucket = (s3.get("bucket") or {}).get("name")
+            if not key.startswith(INCOMING_PREFIX) or (bucket and bucket != self.config.bucket):
+                outcomes.append({"key": key, "outcome": "ignored"})
+                continue
+            if not str(record.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
+                outcomes.append({"key": key, "outcome": "ignored"})
+                continue
+            outcomes.append({"key": key, **self._incoming(key)})
+        return {"results": outcomes}
+
+    def _incoming(self, key: str) -> dict[str, Any]:
+        got = self.storage.get_incoming(key)
+        if got is None:
+            return {"outcome": "gone"}  # a duplicate or late event: the upload was handled already
+        data, meta = got
+        outcome: dict[str, Any]
+        try:
+            path = repository_path(unquote(meta.get("filename", ""), errors="strict"))
+            digest = hashlib.sha256(data).hexdigest()
+            if meta.get("sha256", "").lower() != digest:
+                raise HttpError(400, "digest_mismatch", f"{path}: the uploaded bytes do not match the digest")
+            issued = int(meta.get("issued", "0") or 0)
+            if format_for_path(path) is None:
+                raise HttpError(400, "bad_request", f"{path}: not an image extension")
+            info = self._validate(data, path)
+            response = self._register(path, data, digest, info, issued)
+            outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
+        except HttpError as exc:
+            log.warning("incoming %s refused: %s %s", key, exc.code, exc.message)
+            outcome = {"outcome": exc.code, "message": exc.message}
+        except UnicodeDecodeError:
+            outcome = {"outcome": "bad_request", "message": "filename metadata is not percent-encoded UTF-8"}
+        except Superseded as exc:
+            outcome = {"outcome": "superseded", "message": str(exc)}
+        self.storage.delete_incoming(key)
+        return outcome
+
+
+def repository_path(value: str | None) -> str:
+    """The repository path as given, refused when it cannot be one (it never becomes a key)."""
+    if not value:
+        raise HttpError(400, "bad_request", "the path is empty: use /images/<repository path>")
+    parts = value.split("/")
+    if "\x00" in value or value.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise HttpError(400, "bad_request", f"{value!r} is not a repository path")
+    return value
+
+
+def displayed_size(data: bytes, info: ImageInfo) -> tuple[int, int]:
+    """Width and height as displayed: swapped when EXIF orientation turns the image."""
+    if info.format not in ("JPEG", "TIFF", "WEBP", "PNG"):
+        return info.width, info.height
+    with Image.open(io.BytesIO(data)) as im:
+        turned = orientation_of(im) in (5, 6, 7, 8)
+    return (info.height, info.width) if turned else (info.width, info.height)

@@ -1,0 +1,377 @@
+"""Registrations: the insert and delete algorithms that keep the catalog invariants.
+
+Invariants (contracts.md section 3) and how they are kept:
+- one live registration per path: a per-path head item, replaced only under a condition on its
+  generation (`Gen`), in the same transaction that writes or deletes the path's rows;
+- an object exists while a live registration uses it: a reference item per stored name counts the
+  live heads using it, changed in the same transaction as the heads and rows. The last release
+  moves the reference to `collecting` (with a token and a lease) in that transaction; only the
+  collector then deletes the four objects and finally the reference. A put that finds a name
+  `collecting` waits for the reference to disappear (or, when the lease has run out because the
+  collector died, takes the collection over) and then stores the objects again;
+- every S3 write is followed by a transaction conditioned on the head's generation. If that fails
+  because the request was superseded meanwhile, the name is acquired and released once more so that
+  an object written after a collection is collected too (compensation);
+- a head remembers the collections its request started (`Collect`: name -> token), so a retry of
+  the same request finishes a collection that a failure interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .catalog import HEAD, REF, Catalog, Conflict, values
+from .imaging import ConversionError, Rendition
+from .naming import IMAGE_TYPES, image_id, object_key, stored_name
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+LIVE, COLLECTING = "live", "collecting"
+PENDING, COMPLETED, FAILED, DELETED = "pending", "completed", "failed", "deleted"
+CONVERSION_ATTEMPTS = 3
+
+
+class Busy(Exception):
+    """Another request holds what this one needs for longer than it can wait; retry later."""
+
+
+class Superseded(Exception):
+    """A concurrent request replaced this registration before it was complete."""
+
+
+class ProcessingFailed(Exception):
+    def __init__(self, registration: dict[str, Any], message: str):
+        super().__init__(message)
+        self.registration = registration
+
+
+@dataclass
+class PutRequest:
+    path: str
+    data: bytes
+    sha256: str
+    extension: str
+    content_type: str
+    width: int  # as displayed
+    height: int
+    issued_ms: int | None = None  # for large uploads: when POST /uploads issued the URL
+
+
+@dataclass
+class PutResult:
+    registration: dict[str, Any]
+    duplicate: bool = False
+    unchanged: bool = False
+    stale: bool = False
+
+
+@dataclass
+class DeleteResult:
+    deleted: int = 0
+    objects_removed: int = 0
+
+
+@dataclass
+class Registry:
+    catalog: Catalog
+    storage: Storage
+    render: Callable[[bytes], Rendition]
+    key_scheme: str = "hash"
+    lease_seconds: float = 60.0
+    wait_seconds: float = 20.0
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    attempts: int = CONVERSION_ATTEMPTS
+    _rng: random.Random = field(default_factory=random.Random)
+
+    # ------------------------------------------------------------------ put
+    def put(self, req: PutRequest) -> PutResult:
+        deadline = self.clock() + self.wait_seconds
+        while True:
+            head = self.catalog.get_head(req.path)
+            live = head is not None and head["State"] != DELETED
+            if live:
+                self._finish_collections(head)
+                if head["Hash"] == req.sha256 and head["Ext"] == req.extension:
+                    if head["State"] == COMPLETED:
+                        return PutResult(registration(head), unchanged=True)
+                    # pending (interrupted) or failed: the same request again repairs it.
+                    return self._process(req, head, duplicate=False)
+                if req.issued_ms is not None and head.get("Issued", 0) > req.issued_ms:
+                    return PutResult(registration(head), stale=True)
+            try:
+                new_head, duplicate = self._acquire(req, head if live else None, head if not live else None)
+            except Conflict:
+                self._backoff(deadline)
+                continue
+            except _Collecting as busy:
+                self._wait_for_collection(busy.ref, busy.name, deadline)
+                continue
+            self._finish_collections(new_head)
+            return self._process(req, new_head, duplicate=duplicate)
+
+    def _acquire(self, req: PutRequest, old: dict | None, tombstone: dict | None) -> tuple[dict, bool]:
+        """One transaction: take a reference on the new name, replace the head, record the raw row
+        as pending, and (superseding) mark the old rows deleted and release the old name."""
+        now = self.clock()
+        name = stored_name(req.sha256, req.extension, self.key_scheme, datetime.fromtimestamp(now, UTC))
+        ref = self.catalog.get_ref(name)
+        items: list[dict] = []
+        if ref is None:
+            items.append(self.catalog.put({"ImageType": REF, "ImageId": name, "Refs": 1, "Phase": LIVE,
+                                           "Token": _token()}, "attribute_not_exists(ImageId)"))
+        elif ref["Phase"] == COLLECTING:
+            raise _Collecting(ref, name)
+        else:
+            items.append(self.catalog.update(REF, name, "SET Refs = Refs + :one",
+                                             "Phase = :live AND #tok = :tok", names={"#tok": "Token"},
+                                             vals=values(one=1, live=LIVE, tok=ref["Token"])))
+        duplicate = ref is not None and ref.get("Refs", 0) > 0
+        upload_date = iso(now)
+        collect: dict[str, str] = dict((tombstone or {}).get("Collect", {}))
+        raw = {"key": object_key("raw", name), "width": req.width, "height": req.height, "size": len(req.data)}
+        new_head = {
+            "ImageType": HEAD, "ImageId": req.path, "Path": req.path, "Hash": req.sha256, "Ext": req.extension,
+            "Name": name, "ContentType": req.content_type, "State": PENDING, "Gen": _token(),
+            "UploadDate": upload_date, "Issued": req.issued_ms if req.issued_ms is not None else int(now * 1000),
+            "Rows": ["raw"], "Images": {"raw": raw}, "Collect": collect,
+        }
+        prior = old or tombstone
+        if old is not None:
+            items.extend(self._mark_rows_deleted(old))
+            release, token = self._release_items(old["Name"])
+            items.extend(release)
+            if token:
+                collect[old["Name"]] = token
+        if prior is None:
+            items.append(self.catalog.put(new_head, "attribute_not_exists(ImageId)"))
+        else:
+            items.append(self.catalog.put(new_head, "Gen = :g", values(g=prior["Gen"])))
+        items.append(self.catalog.put(row("raw", req.path, name, upload_date, raw, PENDING, req)))
+        self.catalog.transact(items)
+        return new_head, duplicate
+
+    def _release_items(self, name: str) -> tuple[list[dict], str | None]:
+        """Items that drop one reference on `name`; the last one starts its collection (token)."""
+        ref = self.catalog.get_ref(name)
+        if ref is None or ref["Phase"] != LIVE or ref.get("Refs", 0) < 1:
+            log.warning("reference of %s missing or not live while a live head uses it", name)
+            return [], None
+        names = {"#tok": "Token"}
+        if ref["Refs"] == 1:
+            token = _token()
+            return [self.catalog.update(
+                REF, name, "SET Refs = :zero, Phase = :collecting, #tok = :new, LeaseUntil = :until",
+                "Refs = :one AND Phase = :live AND #tok = :tok", names=names,
+                vals=values(zero=0, one=1, collecting=COLLECTING, new=token, live=LIVE, tok=ref["Token"],
+                            until=self.clock() + self.lease_seconds))], token
+        return [self.catalog.update(REF, name, "SET Refs = Refs - :one", "Refs = :n AND Phase = :live AND #tok = :tok",
+                                    names=names, vals=values(one=1, n=ref["Refs"], live=LIVE, tok=ref["Token"]))], None
+
+    def _mark_rows_deleted(self, head: dict) -> list[dict]:
+        return [self.catalog.update(t, image_id(t, head["Path"], head["Name"]), "SET #s = :deleted REMOVE ErrorMessage",
+                                    "attribute_exists(ImageId)", names={"#s": "Status"}, vals=values(deleted=DELETED))
+                for t in head.get("Rows", [])]
+
+    def _process(self, req: PutRequest, head: dict, *, duplicate: bool) -> PutResult:
+        """Store the raw object and the variants, then mark everything completed in one transaction."""
+        name, gen = head["Name"], head["Gen"]
+        self.storage.put("raw", name, req.data, req.content_type, sha256=req.sha256, width=req.width,
+                         height=req.height)
+        rendition, error = None, ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                rendition = self.render(req.data)
+                break
+            except (ConversionError, MemoryError) as exc:
+                error = f"conversion failed after {attempt} attempt(s): {exc}"
+                log.warning("%s: %s", req.path, error)
+        if rendition is None:
+            failed = dict(head, State=FAILED, ErrorMessage=error)
+            self._commit([
+                self.catalog.update("raw", image_id("raw", req.path, name), "SET #s = :failed, ErrorMessage = :m",
+                                    "attribute_exists(ImageId)", names={"#s": "Status"},
+                                    vals=values(failed=FAILED, m=error)),
+                self.catalog.put(failed, "Gen = :g", values(g=gen)),
+            ], name)
+            raise ProcessingFailed(registration(failed), error)
+        images = dict(head["Images"])
+        for kind, variant in rendition.variants.items():
+            self.storage.put(kind, name, variant.data, req.content_type, sha256=req.sha256,
+                             width=variant.width, height=variant.height)
+            images[kind] = {"key": object_key(kind, name), "width": variant.width, "height": variant.height,
+                            "size": variant.size}
+        done = dict(head, State=COMPLETED, Rows=list(IMAGE_TYPES), Images=images)
+        done.pop("ErrorMessage", None)
+        items = [self.catalog.put(done, "Gen = :g", values(g=gen))]
+        for kind in IMAGE_TYPES:
+            items.append(self.catalog.put(row(kind, req.path, name, head["UploadDate"], images[kind], COMPLETED, req)))
+        self._commit(items, name)
+        return PutResult(registration(done), duplicate=duplicate)
+
+    def _commit(self, items: list[dict], name: str) -> None:
+        try:
+            self.catalog.transact(items)
+        except Conflict:
+            # Superseded while storing: objects written for `name` may have outlived its collection.
+            self._compensate(name)
+            raise Superseded("the file was replaced or deleted by a concurrent request") from None
+
+    # ------------------------------------------------------------------ delete
+    def delete(self, path: str) -> DeleteResult:
+        deadline = self.clock() + self.wait_seconds
+        while True:
+            head = self.catalog.get_head(path)
+            if head is None:
+                return DeleteResult()
+            if head["State"] == DELETED:  # an earlier attempt was interrupted: finish its work
+                removed = self._finish_collections(head)
+                self._drop_tombstone(head)
+                return DeleteResult(0, removed)
+            self._finish_collections(head)
+            items = self._mark_rows_deleted(head)
+            try:
+                release, token = self._release_items(head["Name"])
+                items.extend(release)
+                if token:
+                    tomb = {"ImageType": HEAD, "ImageId": path, "Path": path, "State": DELETED, "Gen": _token(),
+                            "Collect": {**head.get("Collect", {}), head["Name"]: token}}
+                    items.append(self.catalog.put(tomb, "Gen = :g", values(g=head["Gen"])))
+                else:
+                    items.append(self.catalog.delete(HEAD, path, "Gen = :g", values(g=head["Gen"])))
+                self.catalog.transact(items)
+            except Conflict:
+                self._backoff(deadline)
+                continue
+            removed = 0
+            if token:
+                removed = self._finish_collections(tomb)
+                self._drop_tombstone(tomb)
+            return DeleteResult(len(head.get("Rows", [])), removed)
+
+    def _drop_tombstone(self, tomb: dict) -> None:
+        try:
+            self.catalog.transact([self.catalog.delete(HEAD, tomb["ImageId"], "Gen = :g", values(g=tomb["Gen"]))])
+        except Conflict:
+            pass  # a put has replaced the tombstone already
+
+    # ------------------------------------------------------------------ collection
+    def _finish_collections(self, head: dict) -> int:
+        """Resume the collections this head's request started; returns objects removed."""
+        removed = 0
+        for name, token in dict(head.get("Collect", {})).items():
+            ref = self.catalog.get_ref(name)
+            if ref is not None and ref["Phase"] == COLLECTING and ref["Token"] == token:
+                removed += self._collect(name, token)
+            if head["State"] != DELETED:
+                try:
+                    self.catalog.transact([self.catalog.update(
+                        HEAD, head["ImageId"], "REMOVE #c.#n", "Gen = :g", names={"#c": "Collect", "#n": name},
+                        vals=values(g=head["Gen"]))])
+                except Conflict:
+                    pass
+            head.get("Collect", {}).pop(name, None)
+        return removed
+
+    def _collect(self, name: str, token: str) -> int:
+        removed = self.storage.remove_all(name)
+        try:
+            self.catalog.transact([self.catalog.delete(REF, name, "#tok = :tok AND Phase = :c",
+                                                       names={"#tok": "Token"},
+                                                       vals=values(tok=token, c=COLLECTING))])
+        except Conflict:
+            log.info("collection of %s was taken over", name)
+        return removed
+
+    def _wait_for_collection(self, ref: dict, name: str, deadline: float) -> None:
+        """Someone is collecting `name`: wait for them, or take over once their lease ran out."""
+        if ref.get("LeaseUntil", 0) < self.clock():
+            token = _token()
+            try:
+                self.catalog.transact([self.catalog.update(
+                    REF, name, "SET #tok = :new, LeaseUntil = :until", "#tok = :old AND Phase = :c",
+                    names={"#tok": "Token"},
+                    vals=values(new=token, old=ref["Token"], c=COLLECTING, until=self.clock() + self.lease_seconds))])
+            except Conflict:
+                return
+            self._collect(name, token)
+            return
+        self._backoff(deadline)
+
+    def _compensate(self, name: str) -> None:
+        """Acquire and release `name` once, so that objects written after its collection go too."""
+        deadline = self.clock() + self.wait_seconds
+        while True:
+            ref = self.catalog.get_ref(name)
+            if ref is not None and ref["Phase"] == LIVE:
+                return  # a live holder uses (and has written) these very bytes
+            if ref is not None:
+                self._wait_for_collection(ref, name, deadline)
+                continue
+            token = _token()
+            try:
+                self.catalog.transact([self.catalog.put(
+                    {"ImageType": REF, "ImageId": name, "Refs": 0, "Phase": COLLECTING, "Token": token,
+                     "LeaseUntil": self.clock() + self.lease_seconds}, "attribute_not_exists(ImageId)")])
+            except Conflict:
+                continue
+            self._collect(name, token)
+            return
+
+    def _backoff(self, deadline: float) -> None:
+        if self.clock() > deadline:
+            raise Busy("the file is being changed by other requests; try again")
+        self.sleep(self._rng.uniform(0.005, 0.05))
+
+    # ------------------------------------------------------------------ reads
+    def get(self, path: str) -> dict[str, Any] | None:
+        head = self.catalog.get_head(path)
+        if head is None or head["State"] == DELETED:
+            return None
+        return registration(head)
+
+    def list(self, cursor: str | None, limit: int = 200) -> tuple[list[dict], str | None]:
+        heads, nxt = self.catalog.list_heads(cursor, limit)
+        files = [{"registered_file": h["Path"], "hash": h["Hash"], "status": h["State"]} for h in heads]
+        return files, nxt
+
+
+class _Collecting(Exception):
+    def __init__(self, ref: dict, name: str):
+        super().__init__(name)
+        self.ref, self.name = ref, name
+
+
+def _token() -> str:
+    return uuid.uuid4().hex
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def row(kind: str, path: str, name: str, upload_date: str, image: dict, status: str, req: PutRequest) -> dict:
+    return {
+        "ImageType": kind, "ImageId": image_id(kind, path, name), "RegisteredFile": path,
+        "UploadDate": upload_date, "StoredKey": image["key"], "ImageSize": image["size"],
+        "Resolution": f"{image['width']}x{image['height']}", "Status": status,
+        "ContentHash": req.sha256, "ContentType": req.content_type,
+    }
+
+
+def registration(head: dict) -> dict[str, Any]:
+    """The API's view of a head item."""
+    out: dict[str, Any] = {"registered_file": head["Path"], "hash": head["Hash"], "status": head["State"],
+                           "content_type": head.get("ContentType"), "upload_date": head.get("UploadDate"),
+                           "images": {k: dict(head["Images"][k]) for k in IMAGE_TYPES if k in head.get("Images", {})}}
+    if head.get("ErrorMessage"):
+        out["error_message"] = head["ErrorMessage"]
+    return out

@@ -1,0 +1,70 @@
+"""The S3 side: stored objects, and the incoming uploads of large files. Client injected."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from .naming import IMAGE_TYPES, object_key
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class Storage:
+    def __init__(self, s3, bucket: str, *, immutable: bool = True):
+        self.s3 = s3
+        self.bucket = bucket
+        # Under the hash scheme a key's bytes never change, so caches may keep them forever.
+        self.cache_control = IMMUTABLE if immutable else "public, max-age=3600"
+
+    def put(self, image_type: str, name: str, data: bytes, content_type: str, *, sha256: str,
+            width: int, height: int) -> str:
+        key = object_key(image_type, name)
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, CacheControl=self.cache_control,
+            Metadata={"sha256": sha256, "width": str(width), "height": str(height)},
+        )
+        return key
+
+    def remove_all(self, name: str) -> int:
+        """Delete the four objects of a stored name; returns how many existed. Deleting a missing
+        key is not an error in S3, so a repeated collection is harmless."""
+        removed = 0
+        for image_type in IMAGE_TYPES:
+            key = object_key(image_type, name)
+            if self.exists(key):
+                removed += 1
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+        return removed
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+        return True
+
+    def get_incoming(self, key: str) -> tuple[bytes, dict[str, str]] | None:
+        """Body and user metadata of an incoming upload; None when it is gone (already handled)."""
+        try:
+            obj = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+        return obj["Body"].read(), {k.lower(): v for k, v in obj.get("Metadata", {}).items()}
+
+    def delete_incoming(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def presign_incoming(self, key: str, content_type: str, metadata: dict[str, str], expires: int) -> dict:
+        url = self.s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type, "Metadata": metadata},
+            ExpiresIn=expires,
+            HttpMethod="PUT",
+        )
+        headers = {"Content-Type": content_type}
+        headers.update({f"x-amz-meta-{k}": v for k, v in metadata.items()})
+        return {"url": url, "method": "PUT", "headers": headers}

@@ -1,0 +1,148 @@
+"""Shared pieces of the backend tests (no tests here): a moto world, event builders and the
+catalog-invariant checker the concurrency and fault tests assert with."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections import Counter
+from urllib.parse import quote
+
+import boto3
+from snail_backend.app import Backend
+from snail_backend.config import BackendConfig
+
+REGION = "us-east-1"
+BUCKET = "snail-test-bucket"
+TABLE = "image-metadata"
+TYPES = ("raw", "sg", "md", "lg")
+
+
+def aws_env() -> None:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+        os.environ[name] = value
+
+
+def create_resources(s3, dynamodb) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    dynamodb.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("ImageType", "ImageId", "RegisteredFile", "Status")],
+        KeySchema=[{"AttributeName": "ImageType", "KeyType": "HASH"}, {"AttributeName": "ImageId", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "RegisteredFile-Status-index",
+            "KeySchema": [{"AttributeName": "RegisteredFile", "KeyType": "HASH"},
+                          {"AttributeName": "Status", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"}}],
+    )
+
+
+class World:
+    """S3 + DynamoDB on moto (inside an active mock_aws) and a Backend over them."""
+
+    def __init__(self, sizes: str = "sg=32,md=64,lg=96", scheme: str = "hash", **backend_kwargs):
+        aws_env()
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_resources(self.s3, self.dynamodb)
+        self.config = BackendConfig.from_environ({"S3_BUCKET_NAME": BUCKET, "DYNAMODB_TABLE_NAME": TABLE,
+                                                  "VARIANT_SIZES": sizes, "KEY_SCHEME": scheme})
+        self.backend = self.make_backend(**backend_kwargs)
+
+    def make_backend(self, s3=None, dynamodb=None, **kwargs) -> Backend:
+        return Backend(self.config, s3=s3 or self.s3, dynamodb=dynamodb or self.dynamodb, **kwargs)
+
+    # -- requests ----------------------------------------------------------------------------
+    def put(self, path: str, data: bytes, backend: Backend | None = None, **overrides) -> tuple[int, dict]:
+        return call(backend or self.backend, put_event(path, data, **overrides))
+
+    def delete(self, path: str, backend: Backend | None = None) -> tuple[int, dict]:
+        return call(backend or self.backend, item_event("DELETE", path))
+
+    def get(self, path: str) -> tuple[int, dict]:
+        return call(self.backend, item_event("GET", path))
+
+    # -- state -------------------------------------------------------------------------------
+    def object_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="images/"):
+            keys.update(o["Key"] for o in page.get("Contents", []))
+        return keys
+
+    def items(self) -> list[dict]:
+        out: list[dict] = []
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=TABLE, ConsistentRead=True):
+            out.extend({k: next(iter(v.values())) for k, v in item.items()} for item in page["Items"])
+        return out
+
+    def check_invariants(self) -> None:
+        """Each object exists iff a live row refers to it; one live registration per file;
+        completed means all four objects; reference counts equal the live heads per name."""
+        items = self.items()
+        rows = [i for i in items if i["ImageType"] in TYPES]
+        live = [r for r in rows if r["Status"] != "deleted"]
+        objects = {k for k in self.object_keys() if not k.startswith("images/incoming/")}
+        used = {r["StoredKey"] for r in live}
+        assert objects == used, f"objects without a live row: {objects - used}; live rows without object: {used - objects}"
+        per_file = Counter(r["RegisteredFile"] for r in live if r["ImageType"] == "raw")
+        assert all(n == 1 for n in per_file.values()), per_file
+        for r in live:
+            if r["Status"] == "completed":
+                name = r["StoredKey"].rsplit("/", 1)[1]
+                assert {f"images/{t}/{name}" for t in TYPES} <= objects, r
+        heads = [i for i in items if i["ImageType"] == "file" and i.get("State") != "deleted"]
+        assert {h["ImageId"] for h in heads} == set(per_file), (heads, per_file)
+        refs = {i["ImageId"]: int(i["Refs"]) for i in items if i["ImageType"] == "ref"}
+        want = Counter(h["Name"] for h in heads)
+        assert refs == dict(want), (refs, want)
+
+
+def call(backend: Backend, event: dict) -> tuple[int, dict]:
+    response = backend.handle(event)
+    assert response["headers"]["Content-Type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])
+
+
+def encode_path(path: str) -> str:
+    return "/".join(quote(seg, safe="") for seg in path.split("/"))
+
+
+def item_event(method: str, path: str, *, body: str | None = None, b64: bool = False,
+               headers: dict | None = None) -> dict:
+    return {
+        "resource": "/images/{proxy+}", "path": f"/images/{encode_path(path)}", "httpMethod": method,
+        "headers": headers or {}, "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": None, "pathParameters": {"proxy": path},
+        "requestContext": {"resourcePath": "/images/{proxy+}", "httpMethod": method, "stage": "v1"},
+        "body": body, "isBase64Encoded": b64,
+    }
+
+
+def put_event(path: str, data: bytes, *, filename: str | None = None, sha256: str | None = None,
+              content_type: str = "application/octet-stream", headers: dict | None = None) -> dict:
+    hdrs = {"Content-Type": content_type, "FileName": filename if filename is not None else quote(path, safe="/"),
+            "X-Content-SHA256": sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()}
+    if headers is not None:
+        hdrs = headers
+    return item_event("PUT", path, body=base64.b64encode(data).decode(), b64=True, headers=hdrs)
+
+
+def list_event(cursor: str | None = None) -> dict:
+    return {"resource": "/images", "path": "/images", "httpMethod": "GET", "headers": {},
+            "queryStringParameters": {"cursor": cursor} if cursor else None, "pathParameters": None,
+            "body": None, "isBase64Encoded": False}
+
+
+def uploads_event(body: dict) -> dict:
+    return {"resource": "/uploads", "path": "/uploads", "httpMethod": "POST",
+            "headers": {"content-type": "application/json"}, "pathParameters": None,
+            "queryStringParameters": None, "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def s3_event(key: str, bucket: str = BUCKET) -> dict:
+    return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                         "s3": {"bucket": {"name": bucket}, "object": {"key": quote(key, safe="/")}}}]}
