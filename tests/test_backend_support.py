@@ -53,8 +53,8 @@ class World:
                                                   "VARIANT_SIZES": sizes, "KEY_SCHEME": scheme})
         self.backend = self.make_backend(**backend_kwargs)
 
-    def make_backend(self, s3=None, dynamodb=None, **kwargs) -> Backend:
-        return Backend(self.config, s3=s3 or self.s3, dynamodb=dynamodb or self.dynamodb, **kwargs)
+    def make_backend(self, s3=None, dynamodb=None, config: BackendConfig | None = None, **kwargs) -> Backend:
+        return Backend(config or self.config, s3=s3 or self.s3, dynamodb=dynamodb or self.dynamodb, **kwargs)
 
     # -- requests ----------------------------------------------------------------------------
     def put(self, path: str, data: bytes, backend: Backend | None = None, **overrides) -> tuple[int, dict]:
@@ -87,7 +87,7 @@ class World:
         live = [r for r in rows if r["Status"] != "deleted"]
         objects = {k for k in self.object_keys() if not k.startswith("images/incoming/")}
         used = {r["StoredKey"] for r in live}
-        assert objects == used, f"objects without a live row: {objects - used}; live rows without object: {used - objects}"
+        assert objects == used, f"objects without live row: {objects - used}; rows without object: {used - objects}"
         per_file = Counter(r["RegisteredFile"] for r in live if r["ImageType"] == "raw")
         assert all(n == 1 for n in per_file.values()), per_file
         for r in live:

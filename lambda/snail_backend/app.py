@@ -136,7 +136,7 @@ class Backend:
 
     def _list(self, req: Request) -> dict[str, Any]:
         try:
-            files, cursor = self.registry.list(req.query.get("cursor") or None)
+            files, cursor = self.registry.list(req.query.get("cursor") or None, page_limit(req.query.get("limit")))
         except BadCursor as exc:
             raise HttpError(400, "bad_request", str(exc)) from None
         return json_response(200, {"files": files, "cursor": cursor})
@@ -226,3 +226,15 @@ def displayed_size(data: bytes, info: ImageInfo) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as im:
         turned = orientation_of(im) in (5, 6, 7, 8)
     return (info.height, info.width) if turned else (info.width, info.height)
+
+
+def page_limit(value: str | None) -> int:
+    if not value:
+        return 200
+    try:
+        limit = int(value)
+    except ValueError:
+        raise HttpError(400, "bad_request", "limit must be a whole number from 1 to 1000") from None
+    if not 1 <= limit <= 1000:
+        raise HttpError(400, "bad_request", "limit must be a whole number from 1 to 1000")
+    return limit
