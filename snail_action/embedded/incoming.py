@@ -64,6 +64,7 @@ class IncomingWatcher:
         self._seen: set[tuple[str, str]] = set()
         self._sequencer = 0
         self._pending = 0
+        self.delivered = 0  # events handled without error
         self._cond = threading.Condition()
         self._poll_lock = threading.Lock()
 
@@ -125,6 +126,8 @@ class IncomingWatcher:
             for attempt in range(1, ASYNC_ATTEMPTS + 1):
                 try:
                     self._handle(event)
+                    with self._cond:
+                        self.delivered += 1
                     return
                 except Exception:  # noqa: BLE001 - reported like a failed async invocation
                     self._log(f"S3 event for {key} failed (attempt {attempt} of {ASYNC_ATTEMPTS})\n"

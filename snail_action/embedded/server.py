@@ -147,6 +147,10 @@ class EmbeddedBackend:
         return {"api_url": self.api_url, "api_key": self.api_key, "aws_endpoint_url": self.aws_endpoint_url,
                 "region": self.region, "bucket": self.bucket, "table": self.table}
 
+    def s3_events_delivered(self) -> int:
+        """How many S3 events the handler has processed without error so far."""
+        return self._watcher.delivered if self._watcher is not None else 0
+
     def wait_incoming(self, timeout: float = 30.0) -> bool:
         """Wait until every object now under images/incoming/ has gone through the S3 event handler."""
         return self._watcher.wait_idle(timeout) if self._watcher is not None else True
