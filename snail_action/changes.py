@@ -7,8 +7,13 @@ Paths are split on NUL bytes only; git's quoting is never involved.
 Rename detection: `-M` (50% similarity, git's default) with `-l0`, no rename limit. Git's
 default limit (diff.renameLimit, 1000 in recent versions) silently turns renames into an add and
 a delete once a range is large; with `-l0` a 25,000-file range reports the same renames as a
-small one. Copies (`-C`) are reported as `C075` etc. from files modified in the same range; they
-are put like adds, so copy detection only labels them.
+small one.
+
+Copies (`-C`, reported as `C075` etc., with files modified in the same range as sources) are put
+exactly like adds, so copy detection only labels them; yet it compares every add with every
+modified file, which made a 25,000-file range 2.6 times slower. So, much as git skips rename
+detection beyond its limit, copies are detected only when that comparison is small
+(adds x modified files <= COPY_PAIR_LIMIT); beyond it a copy is reported as an add (`A`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ MODE_SUBMODULE = "160000"
 EMPTY_BLOB = "0" * 40
 
 # -l0: no rename limit (see the module docstring). --no-abbrev: full blob ids for cat-file.
-DIFF_ARGS = ("diff-tree", "-r", "-z", "--raw", "--no-abbrev", "-M", "-C", "-l0")
+DIFF_ARGS = ("diff-tree", "-r", "-z", "--raw", "--no-abbrev", "-M", "-l0")
+COPY_PAIR_LIMIT = 250_000
 
 
 @dataclass(frozen=True)
@@ -91,4 +97,9 @@ def diff_trees(runner: GitRunner, before: str | None, after: str) -> list[Change
     if before is None:
         return parse_ls_tree(runner.run("ls-tree", "-r", "-z", "--full-tree", after))
     # diff-tree compares the two commits' trees: ancestry (force pushes, merges) does not matter.
-    return parse_raw_diff(runner.run(*DIFF_ARGS, before, after))
+    changes = parse_raw_diff(runner.run(*DIFF_ARGS, before, after))
+    adds = sum(1 for c in changes if c.status == "A")
+    sources = sum(1 for c in changes if c.status[0] in "MR")
+    if adds and sources and adds * sources <= COPY_PAIR_LIMIT:
+        changes = parse_raw_diff(runner.run(*DIFF_ARGS, "-C", before, after))
+    return changes

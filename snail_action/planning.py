@@ -201,7 +201,7 @@ class _Builder:
             return True
         if not quiet:
             # A non-image was never sent, so there is nothing to remove: not an error whatever the policy.
-            reason = "not an image: nothing to delete" if v.kind in ("reject", "warn") else v.reason
+            reason = "not an image: nothing to delete" if v.reason == "not an image" else v.reason
             if v.reason == NOT_UTF8_REASON:
                 reason = "file name is not valid UTF-8: never sent, nothing to delete"
             self.skipped.append(Finding(ch.old_path, reason))
