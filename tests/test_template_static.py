@@ -543,5 +543,10 @@ def test_readme_section_documents_every_parameter():
     assert set(TEMPLATE["Parameters"]) <= rows
     for name, param in TEMPLATE["Parameters"].items():
         default = str(param.get("Default", ""))
-        if default:
-            assert re.search(rf"^\| `{name}` \| `{re.escape(default)}` \|", text, flags=re.MULTILINE), name
+        shown = f"`{default}`" if default else "(empty)"
+        assert re.search(rf"^\| `{name}` \| {re.escape(shown)} \|", text, flags=re.MULTILINE), name
+    # ... with the make variable that sets it.
+    mk = (ROOT / "cloudformation" / "cloudformation.mk").read_text(encoding="utf-8")
+    mapping = mk.split("CFN_PARAMETER_MAP :=", 1)[1].split("CFN_PARAMETERS", 1)[0]
+    for variable, name in re.findall(r"([A-Z_]+):([A-Za-z]+)", mapping):
+        assert re.search(rf"^\| `{name}` \| [^|]+ \| `{variable}` \|", text, flags=re.MULTILINE), name
