@@ -4,14 +4,15 @@ One synthetic repository (built with `git fast-import`, so it takes seconds), on
 and two ranges from it: 5,000 and 25,000 changed images (adds, edits, renames with and without
 edits, deletes) in nested folders. For each range, side by side and several times:
 
-- floor: `git diff -M -l0 -z --name-status BASE TIP` plus `git cat-file --batch` reading every
+- floor: `git diff -M -l10000 -z --name-status BASE TIP` plus `git cat-file --batch` reading every
   put blob once (their ids are known from building the repository);
 - ours:  `snail-images plan --json --before BASE --after TIP` (a new process each time, as in CI).
 
 It prints the medians, the start-up cost (ours on an empty range), and the ratio of the
 marginal costs (ours@25k - ours@5k) / (floor@25k - floor@5k), in which start-up cancels out.
-Both sides use `-l0` (no rename limit): with git's default limit, a range this large would
-report its renames as adds and deletes. The target is a ratio of at most 1.5.
+Both sides use the planner's rename limit (`-l10000`, snail_action.changes.RENAME_LIMIT): with
+git's default limit of 1000, a range this large would report its renames with edits as adds and
+deletes. The target is a ratio of at most 1.5.
 
 Usage: python bench/plan_bench.py [--reps N] [--sizes 5000,25000] [--keep DIR]
 """
@@ -30,6 +31,8 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+
+from snail_action.changes import RENAME_LIMIT
 
 GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@x",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@x"}
@@ -145,8 +148,8 @@ def snail_command() -> list[str]:
 
 def time_floor(repo: Path, tip: str, ids: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(["git", "diff", "-M", "-l0", "-z", "--name-status", "base", tip], cwd=repo, env=GIT_ENV,
-                   stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(["git", "diff", "-M", f"-l{RENAME_LIMIT}", "-z", "--name-status", "base", tip], cwd=repo,
+                   env=GIT_ENV, stdout=subprocess.DEVNULL, check=True)
     subprocess.run(["git", "cat-file", "--batch"], cwd=repo, env=GIT_ENV, input="".join(i + "\n" for i in ids).encode(),
                    stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start
@@ -201,9 +204,10 @@ def main() -> int:
                 ours[size].append(time_ours(repo, "base", f"r{size}")[0])
             empty.append(time_ours(repo, "base", "base")[0])
         med = statistics.median
-        print(f"\n{'range':>8} {'floor s':>9} {'ours s':>9}   (median of {opts.reps})")
+        print(f"\n{'range':>8} {'floor s':>9} {'ours s':>9} {'ours-floor':>11}   (median of {opts.reps})")
         for size in sizes:
-            print(f"{size:>8} {med(floor[size]):9.3f} {med(ours[size]):9.3f}")
+            f, o = med(floor[size]), med(ours[size])
+            print(f"{size:>8} {f:9.3f} {o:9.3f} {o - f:11.3f}")
         lo, hi = sizes[0], sizes[-1]
         d_floor = med(floor[hi]) - med(floor[lo])
         d_ours = med(ours[hi]) - med(ours[lo])
