@@ -3,6 +3,7 @@ commands without running them; the aws CLI itself is not exercised here)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shlex
@@ -100,3 +101,18 @@ def test_template_code_paths_are_what_make_package_stages():
     assert layer["Properties"]["Content"] == "../build/pillow-layer.zip"
     mk = (ROOT / "cloudformation" / "cloudformation.mk").read_text(encoding="utf-8")
     assert "FUNCTION_DIR := build/function" in mk and "LAYER_ZIP := build/pillow-layer.zip" in mk
+
+
+def test_the_function_zip_needs_only_what_lambda_and_the_layer_provide():
+    # `make package` ships lambda/snail_backend alone: python3.12 brings the standard library, boto3
+    # and botocore; the layer brings PIL. Anything else would fail at import on Lambda.
+    provided = set(sys.stdlib_module_names) | {"boto3", "botocore", "PIL", "snail_backend"}
+    needed: dict[str, str] = {}
+    for path in sorted((ROOT / "lambda" / "snail_backend").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                needed.update({a.name.split(".")[0]: path.name for a in node.names})
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                needed[node.module.split(".")[0]] = path.name
+    assert "PIL" in needed
+    assert {m: f for m, f in needed.items() if m not in provided} == {}
