@@ -1,0 +1,81 @@
+"""The blob reader and digests over `git cat-file --batch`, and check_puts over them."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import GitRepo, image_bytes
+
+from snail_action.blobs import BlobNotFound, digest_blobs, open_blob_reader
+from snail_action.checks import check_puts
+from snail_action.model import Finding, Operation, Plan
+from snail_action.settings import Settings
+
+
+@pytest.fixture
+def blobs(git_repo: GitRepo) -> tuple[GitRepo, dict[str, bytes]]:
+    contents = {f"f{i}.png": image_bytes(seed=i, size=(16 + i % 5, 12)) for i in range(40)}
+    contents["empty.png"] = b""
+    contents["newline-ended.png"] = b"ends with a newline\n"
+    for name, data in contents.items():
+        git_repo.write(name, data)
+    git_repo.commit("blobs")
+    ids = {git_repo.git("rev-parse", f"HEAD:{name}"): data for name, data in contents.items()}
+    return git_repo, ids
+
+
+def test_reader_returns_exact_bytes_from_many_threads(blobs: tuple[GitRepo, dict[str, bytes]]) -> None:
+    repo, ids = blobs
+    work = list(ids.items()) * 10
+    with open_blob_reader(repo.path) as reader, ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda item: reader.read(item[0]) == item[1], work))
+    assert all(results) and len(results) == len(work)
+
+
+def test_reader_raises_for_missing_or_non_blob_objects_and_keeps_working(
+        blobs: tuple[GitRepo, dict[str, bytes]]) -> None:
+    repo, ids = blobs
+    some_id, data = next(iter(ids.items()))
+    tree = repo.git("rev-parse", "HEAD^{tree}")
+    with open_blob_reader(repo.path) as reader:
+        with pytest.raises(BlobNotFound):
+            reader.read("0123456789" * 4)
+        with pytest.raises(KeyError):  # BlobNotFound is a KeyError
+            reader.read(tree)
+        with pytest.raises(BlobNotFound):
+            reader.read("HEAD\nHEAD")
+        assert reader.read(some_id) == data
+    with pytest.raises(ValueError, match="closed"):
+        reader.read(some_id)
+
+
+def test_digest_blobs_streams_size_and_sha256(blobs: tuple[GitRepo, dict[str, bytes]]) -> None:
+    repo, ids = blobs
+    seen: dict[str, bytes] = {}
+    got = list(digest_blobs(repo.path, ids, lambda b, head: seen.setdefault(b, head)))
+    assert got == [(b, len(d), hashlib.sha256(d).hexdigest()) for b, d in ids.items()]
+    assert all(seen[b] == d[:len(seen[b])] for b, d in ids.items())
+
+
+def test_digest_blobs_stopped_early_leaves_no_process(blobs: tuple[GitRepo, dict[str, bytes]]) -> None:
+    repo, ids = blobs
+    gen = digest_blobs(repo.path, list(ids) * 200)
+    next(gen)
+    gen.close()  # must not hang on a feeder blocked by a full pipe
+
+
+def test_check_puts_returns_each_rejected_put_in_plan_order(git_repo: GitRepo) -> None:
+    git_repo.write("good.png", image_bytes(seed=1))
+    git_repo.write("bad.png", b"\x89PNG\r\n\x1a\n garbage")
+    git_repo.write("empty.tif", b"")
+    git_repo.commit("c")
+    blob = {n: git_repo.git("rev-parse", f"HEAD:{n}") for n in ("good.png", "bad.png", "empty.tif")}
+    puts = [Operation("put", n, "A", content_type="x", blob=blob[n]) for n in ("bad.png", "good.png", "empty.tif")]
+    plan = Plan(None, git_repo.head(), [Operation("delete", "old.png", "D"), *puts])
+    with open_blob_reader(git_repo.path) as reader:
+        findings = check_puts(plan, reader, Settings())
+    assert [f.path for f in findings] == ["bad.png", "empty.tif"]
+    assert findings[1] == Finding("empty.tif", "empty file")
+    assert "not a readable" in findings[0].reason or "damaged" in findings[0].reason
