@@ -310,7 +310,7 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         entries = gallery.write_gallery(
             page, records.values(), read, title="snail-images demo gallery",
             subtitle="Every registered image: the original and its sg, md and lg variants, read back from the "
-                     "local S3 bucket.",
+                     "local S3 bucket and drawn to one scale per card. Click one to see it at full size.",
             facts={"images": str(len(records)), "objects in bucket": str(len(_stored_keys(eb.s3, eb.bucket))),
                    "pushes": str(len(repo.pushes)), "checks passed": f"{sum(c.ok for c in checks)}/{len(checks)}"},
             catalog=catalog, footer="Made by `snail-images demo`. Sizes are bytes as stored.")

@@ -116,7 +116,7 @@ figure { margin:0; text-align:center; }
 .frame { display:flex; align-items:center; justify-content:center; height:240px; border-radius:8px;
          border:1px solid var(--line);
          background:repeating-conic-gradient(#eef0f5 0% 25%, #fff 0% 50%) 50% / 18px 18px; }
-.frame img { max-width:100%; max-height:236px; image-rendering:auto; }
+.frame img { max-width:100%; height:auto; }
 figcaption { margin-top:8px; font-size:13px; color:var(--muted); }
 figcaption b { color:var(--ink); font-size:14px; }
 dl { display:grid; grid-template-columns:max-content 1fr; gap:4px 16px; margin:0; padding:12px 20px 16px;
@@ -129,24 +129,40 @@ footer { color:var(--muted); font-size:13px; padding:0 40px 40px; }
 """
 
 
-def _figure(r: Rendition) -> str:
+FRAME = (300, 236)  # nominal frame in CSS pixels; renditions are drawn to one scale within a card
+
+
+def _scale(renditions: list[Rendition]) -> float | None:
+    """One scale for a card, so the variants appear in their true proportions to the original."""
+    raw = next((r for r in renditions if r.kind == "raw" and r.width and r.height), None)
+    if raw is None:
+        return None
+    return min(1.0, FRAME[0] / raw.width, FRAME[1] / raw.height)  # type: ignore[operator]
+
+
+def _figure(r: Rendition, scale: float | None) -> str:
     dims = f"{r.width}\u00d7{r.height}" if r.width and r.height else "?"
     label = KIND_LABELS[r.kind]
     caption = f"<figcaption><b>{html.escape(label)}</b> \u00b7 {dims} \u00b7 {human_size(r.size)}</figcaption>"
     if r.href is None:
         return f'<figure><div class="frame"><span class="missing">not stored</span></div>{caption}</figure>'
     alt = html.escape(f"{label} {dims}", quote=True)
-    return (f'<figure><a href="{html.escape(r.href, quote=True)}"><div class="frame">'
-            f'<img src="{html.escape(r.href, quote=True)}" alt="{alt}" loading="lazy"></div></a>{caption}</figure>')
+    size = ""
+    if scale and r.width and r.height:
+        size = f' width="{max(1, round(r.width * scale))}" height="{max(1, round(r.height * scale))}"'
+    return (f'<figure><a href="{html.escape(r.href, quote=True)}" title="open the {html.escape(label)} at full size">'
+            f'<div class="frame"><img src="{html.escape(r.href, quote=True)}" alt="{alt}"{size}></div></a>'
+            f'{caption}</figure>')
 
 
 def render(entries: list[Entry], *, title: str, subtitle: str = "", facts: Mapping[str, str] | None = None,
            footer: str = "") -> str:
-    """The page's HTML (pure: no I/O)."""
+    """The page's HTML (pure: no I/O). Renditions share one scale per card: a small variant looks small."""
     cards = []
     for e in entries:
         badge = "badge" if e.status == "completed" else "badge other"
-        rows = "".join(_figure(r) for r in e.renditions)
+        scale = _scale(e.renditions)
+        rows = "".join(_figure(r, scale) for r in e.renditions)
         details = {"hash (SHA-256)": e.hash, **e.catalog}
         for r in e.renditions:
             details[f"{r.kind} key"] = r.key or "\u2014"
