@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from helpers import GitRepo, image_bytes
 from httpstub import FakeApi
-
 from snail_action.client import RetryPolicy
 from snail_action.settings import Settings
 from snail_action.sync import SyncOptions, run_sync, sync
@@ -316,3 +316,16 @@ def test_results_file_is_valid_json_for_a_dry_run(history, tmp_path):
     assert code == 0
     data = json.loads(Path(results).read_text())
     assert {r["outcome"] for r in data["results"]} == {"planned"}
+
+
+def test_put_answered_413_falls_back_to_the_presigned_upload(git_repo, api):
+    before = git_repo.commit("empty")
+    data = image_bytes("PNG", seed=7)
+    git_repo.write("a.png", data)
+    after = git_repo.commit()
+    api.fail["a.png"] = (413, {"message": "Request Too Long"})
+    report, _ = run(settings_for(git_repo, api, before=before, after=after))
+    (r,) = report.results
+    assert r.outcome == "completed"
+    assert [x.method for x in api.received][:3] == ["PUT", "POST", "PUT"]
+    assert [x.body for x in api.received if x.path.startswith("/s3/")] == [data]
