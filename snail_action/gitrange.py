@@ -128,6 +128,9 @@ def _ensure(runner: GitRunner, rev: str, role: str, log: Log) -> str:
         log(f"{role} revision {rev!r} is not in this shallow clone; fetching the full history from {remote} "
             "(actions/checkout with fetch-depth: 0 avoids this)")
         runner.try_run("fetch", "--quiet", "--no-tags", "--unshallow", remote)
+    else:
+        raise SettingsError(f"{role} revision {rev!r} is not in this repository; check the revision "
+                            "(a commit id is fetched from the remote when missing), or pass --all")
     found = runner.commit_id(rev)
     if not found:
         raise SettingsError(f"{role} revision {rev!r} is not in this repository, even after fetching from {remote}; "

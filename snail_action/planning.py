@@ -10,8 +10,8 @@ that into the images of the tree at `after`. Every rule below follows from that:
 - A deleted non-image was never sent, so its deletion is skipped, never an error.
 - Symlinks and submodules are never sent; they are skipped with the reason.
 - A changed non-image is rejected (on-non-image=fail, the default), listed as a warning (warn),
-  or skipped (ignore). README*, LICENSE*, .gitignore, .gitattributes and .github/** are always
-  skipped as "ignored" when they are not images.
+  or skipped (ignore). README*, LICENSE*, .gitignore, .gitattributes, .gitmodules and .github/**
+  are always skipped as "ignored" when they are not images.
 - include/exclude globs decide what is in scope at all; see `compile_glob`.
 """
 
@@ -107,7 +107,7 @@ def _default_ignored(path: str) -> bool:
         return True
     name = path.rsplit("/", 1)[-1]
     upper = name.upper()
-    return upper.startswith(("README", "LICENSE", "LICENCE")) or name in (".gitignore", ".gitattributes")
+    return upper.startswith(("README", "LICENSE", "LICENCE")) or name in (".gitignore", ".gitattributes", ".gitmodules")
 
 
 # ---------------------------------------------------------------- policy

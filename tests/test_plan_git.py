@@ -162,7 +162,7 @@ def test_submodule_is_skipped_with_reason(tmp_path, git_repo: GitRepo) -> None: 
     p = plan_of(git_repo)
     assert p.operations == []
     assert Finding("vendor/lib.png", "submodule: not sent") in p.skipped
-    assert Finding(".gitmodules", "not an image") in p.rejected  # a real non-image, under the default policy
+    assert Finding(".gitmodules", "ignored") in p.skipped and p.rejected == []
 
 
 def test_mode_change_only_is_skipped(git_repo: GitRepo) -> None:

@@ -86,7 +86,7 @@ def test_deleted_non_image_is_skipped_not_rejected() -> None:
 
 
 @pytest.mark.parametrize("path", ["README.md", "docs/readme.txt", "LICENSE", "sub/LICENSE.txt", ".gitignore",
-                                  "a/.gitattributes", ".github/workflows/sync.yml", "README"])
+                                  "a/.gitattributes", ".github/workflows/sync.yml", "README", ".gitmodules"])
 def test_default_ignores_are_skipped_as_ignored(path: str) -> None:
     p = plan([ch("A", path)])
     assert p.skipped == [Finding(path, "ignored")] and p.rejected == []

@@ -211,3 +211,14 @@ def test_before_missing_without_a_remote(history: tuple[GitRepo, list[str]]) -> 
 def test_not_a_repository_is_a_setup_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not inside a git repository"):
         resolve_range(Settings(repo=tmp_path))
+
+
+def test_unknown_branch_name_in_a_full_clone_is_not_fetched(tmp_path: Path,
+                                                            history: tuple[GitRepo, list[str]]) -> None:
+    repo, _ = history
+    clone = tmp_path / "full"
+    repo.git("clone", "-q", str(repo.path), str(clone))
+    log: list[str] = []
+    with pytest.raises(SettingsError, match="'typo-branch' is not in this repository; check the revision"):
+        plan_of(clone, log, before="typo-branch")
+    assert log == []
