@@ -11,8 +11,8 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from httpstub import Received, Reply, StubServer
 
+from httpstub import Received, Reply, StubServer
 from snail_action.client import ApiClient, ApiError, RetryPolicy, encode_path, parse_retry_after, region_from_url
 from snail_action.settings import SettingsError
 

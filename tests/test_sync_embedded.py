@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 import requests
-from helpers import GitRepo, image_bytes
 
+from helpers import GitRepo, image_bytes
 from snail_action import cli
 from snail_action.client import RetryPolicy
 from snail_action.embedded.server import EmbeddedBackend
