@@ -31,6 +31,7 @@ _HEX = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _ZEROS = re.compile(r"^0+$")
 
 Log = Callable[[str], None]
+_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
 
 
 def _stderr(message: str) -> None:
@@ -51,8 +52,9 @@ class GitRunner:
 
     def run(self, *args: str) -> bytes:
         """stdout of `git args...`; raises git.GitCommandError when git fails."""
+        # No credential prompt: a fetch that needs one fails with a clear error instead of hanging.
         return self.repo.git.execute(  # type: ignore[return-value]
-            ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False)
+            ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False, env=_NO_PROMPT)
 
     def try_run(self, *args: str) -> bytes | None:
         try:
@@ -105,6 +107,16 @@ def _is_zeros(rev: str | None) -> bool:
     return bool(rev) and bool(_ZEROS.match(rev or ""))
 
 
+def _fetch(runner: GitRunner, *args: str) -> str | None:
+    """None when git fetch succeeded, else the last line git said (for the one-line error)."""
+    try:
+        runner.run(*args)
+    except git.GitCommandError as exc:
+        lines = [ln.strip() for ln in str(exc.stderr or "").replace("\\n", "\n").splitlines() if ln.strip()]
+        return (lines[-1].strip("'") if lines else f"exit status {exc.status}")[:200]
+    return None
+
+
 def _ensure(runner: GitRunner, rev: str, role: str, log: Log) -> str:
     """The commit id for `rev`, fetching it from the remote when this clone lacks it."""
     found = runner.commit_id(rev)
@@ -123,17 +135,18 @@ def _ensure(runner: GitRunner, rev: str, role: str, log: Log) -> str:
         args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
         if shallow:
             args.append("--depth=1")
-        runner.try_run(*args, remote, rev)
+        failure = _fetch(runner, *args, remote, rev)
     elif shallow:
         log(f"{role} revision {rev!r} is not in this shallow clone; fetching the full history from {remote} "
             "(actions/checkout with fetch-depth: 0 avoids this)")
-        runner.try_run("fetch", "--quiet", "--no-tags", "--unshallow", remote)
+        failure = _fetch(runner, "fetch", "--quiet", "--no-tags", "--unshallow", remote)
     else:
         raise SettingsError(f"{role} revision {rev!r} is not in this repository; check the revision "
                             "(a commit id is fetched from the remote when missing), or pass --all")
     found = runner.commit_id(rev)
     if not found:
-        raise SettingsError(f"{role} revision {rev!r} is not in this repository, even after fetching from {remote}; "
+        how = f"fetching from {remote} failed: {failure}" if failure else f"even after fetching from {remote}"
+        raise SettingsError(f"{role} revision {rev!r} is not in this repository, {how}; "
                             "check the revision, or pass --all to send every tracked image")
     return found
 

@@ -199,7 +199,9 @@ def test_before_missing_even_after_fetching_is_one_clear_error(tmp_path: Path,
     with pytest.raises(SettingsError) as exc:
         plan_of(clone, before=missing)
     message = str(exc.value)
-    assert "\n" not in message and missing in message and "even after fetching from origin" in message
+    assert "\n" not in message and missing in message
+    assert "fetching from origin failed: fatal: " in message
+    assert message.endswith("pass --all to send every tracked image")
 
 
 def test_before_missing_without_a_remote(history: tuple[GitRepo, list[str]]) -> None:
