@@ -9,8 +9,8 @@ interpreter: its `python-path` output is `sys.executable`.
 Escape hatch, to keep the test fast: the test sets SNAIL_ACTION_TEST_REUSE_ENV=1, so the install step
 (whose real text still runs) links the interpreter's existing environment, which already has
 snail-images installed, instead of creating a new virtual environment and pip-installing into it.
-The real install path (`python -m venv` + `pip install "$GITHUB_ACTION_PATH"`) is therefore not
-exercised here; the selftest workflow exercises it on GitHub.
+The real install path (`python -m venv` + `pip install "$GITHUB_ACTION_PATH"`, from the package
+index) runs once, in `test_the_install_step_really_installs` (marked slow, about 20 s).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,8 @@ def parse_github_output(text: str) -> dict[str, str]:
 class Runner:
     """Just enough of the Actions runner for a composite action with bash steps."""
 
-    def __init__(self, tmp: Path, workspace: Path, event_name: str, event: dict, inputs: dict[str, str]):
+    def __init__(self, tmp: Path, workspace: Path, event_name: str, event: dict, inputs: dict[str, str],
+                 reuse_env: bool = True, action_path: Path = ROOT):
         self.tmp = tmp
         self.runner_temp = tmp / "runner-temp"
         self.runner_temp.mkdir()
@@ -69,10 +71,11 @@ class Runner:
             "PATH": os.environ["PATH"], "HOME": str(tmp), "LANG": "C.UTF-8",
             "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event_name,
             "GITHUB_EVENT_PATH": str(event_path), "GITHUB_WORKSPACE": str(workspace),
-            "GITHUB_ACTION_PATH": str(ROOT), "RUNNER_TEMP": str(self.runner_temp),
+            "GITHUB_ACTION_PATH": str(action_path), "RUNNER_TEMP": str(self.runner_temp),
             "GITHUB_STEP_SUMMARY": str(self.summary),
-            "SNAIL_ACTION_TEST_REUSE_ENV": "1",  # see the module docstring
         }
+        if reuse_env:
+            self.base_env["SNAIL_ACTION_TEST_REUSE_ENV"] = "1"  # see the module docstring
         unknown = set(inputs) - set(ACTION["inputs"])
         assert not unknown, f"not inputs of action.yml: {unknown}"
         self.inputs = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
@@ -115,7 +118,7 @@ class Runner:
             script = self.tmp / f"step-{index}.sh"
             script.write_text(step["run"])
             proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                                  cwd=self.workspace, env=env, capture_output=True, text=True, timeout=120)
+                                  cwd=self.workspace, env=env, capture_output=True, text=True, timeout=300)
             self.logs.append(proc)
             self.steps[sid] = parse_github_output(out_file.read_text())
             if proc.returncode != 0:
@@ -234,6 +237,31 @@ def test_bad_input_is_a_one_line_setup_error(tmp_path):
     runner.run()
     assert runner.logs[-1].returncode == 2
     assert "::error title=snail-images setup::SNAIL_CONCURRENCY='lots' is not a whole number" in runner.logs[-1].stdout
+
+
+@pytest.mark.slow
+def test_the_install_step_really_installs(tmp_path):
+    """No escape hatch: a fresh virtual environment, pip install of this checkout, then a check run in it."""
+    repo = GitRepo(tmp_path / "workspace")
+    repo.write("a.png", image_bytes("PNG"))
+    repo.commit()
+    # The action as the runner downloads it: the tracked files only, away from this working tree.
+    action = tmp_path / "action"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, tracked.decode().split("\0")):
+        if (ROOT / rel).is_file():
+            (action / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, action / rel)
+    runner = Runner(tmp_path, repo.path, "push", push_event("0" * 40, repo.head()), {"mode": "check"},
+                    reuse_env=False, action_path=action)
+    outputs = runner.run()
+    assert runner.failed_step is None, runner.stdout[-3000:] + runner.stderr[-3000:]
+    venv = runner.runner_temp / "snail-images-venv"
+    assert (venv / "pyvenv.cfg").is_file() and not venv.is_symlink()
+    assert outputs["rejected"] == "0"
+    results = json.loads(Path(outputs["results"]).read_text())
+    assert results["results"] == [{"op": "put", "path": "a.png", "outcome": "planned", "http_status": None,
+                                   "stored_key": None, "message": results["results"][0]["message"]}]
 
 
 # -- static properties of action.yml ------------------------------------------------------------------
