@@ -11,6 +11,7 @@ from collections import Counter
 from urllib.parse import quote
 
 import boto3
+
 from snail_backend.app import Backend
 from snail_backend.config import BackendConfig
 
@@ -96,6 +97,9 @@ class World:
                 assert {f"images/{t}/{name}" for t in TYPES} <= objects, r
         heads = [i for i in items if i["ImageType"] == "file" and i.get("State") != "deleted"]
         assert {h["ImageId"] for h in heads} == set(per_file), (heads, per_file)
+        current = {(h["ImageId"], h["Name"]) for h in heads}
+        stray = [r["ImageId"] for r in live if (r["RegisteredFile"], r["StoredKey"].rsplit("/", 1)[1]) not in current]
+        assert stray == [], f"live rows of registrations that are no longer the file's: {stray}"
         refs = {i["ImageId"]: int(i["Refs"]) for i in items if i["ImageType"] == "ref"}
         want = Counter(h["Name"] for h in heads)
         assert refs == dict(want), (refs, want)

@@ -4,8 +4,10 @@ Item types in the one table (keys fixed by the template: ImageType / ImageId):
 - rows (the contract's catalog): ImageType raw|sg|md|lg, ImageId "<type>/<path>/<name>";
 - heads: ImageType "file", ImageId "<path>": the file's current registration, read strongly
   consistently (the GSI is only eventually consistent);
-- references: ImageType "ref", ImageId "<name>": how many live registrations use a stored name.
-Heads and references carry no RegisteredFile/Status attributes, so they never enter the GSI.
+- references: ImageType "ref", ImageId "<name>": how many live registrations use a stored name;
+- collection markers: ImageType "collecting", ImageId "<name>": present while a name's objects are
+  being deleted, so that a sweep finds collections whose collector died.
+Heads, references and markers carry no RegisteredFile/Status attributes, so they never enter the GSI.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from botocore.exceptions import ClientError
 
 HEAD = "file"
 REF = "ref"
+MARK = "collecting"
 _CONFLICT_CODES = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException",
                              "TransactionConflictException"})
 _ser = TypeSerializer()
@@ -127,6 +130,13 @@ class Catalog:
         (kind, op), = item.items()
         call = {"Put": self.db.put_item, "Update": self.db.update_item, "Delete": self.db.delete_item}[kind]
         call(**op)
+
+    def ids(self, image_type: str, limit: int) -> list[str]:
+        """The first `limit` ImageIds of a (small) partition."""
+        out = self.db.query(TableName=self.table, KeyConditionExpression="ImageType = :t",
+                            ExpressionAttributeValues=values(t=image_type), ProjectionExpression="ImageId",
+                            ConsistentRead=True, Limit=limit)
+        return [i["ImageId"]["S"] for i in out.get("Items", [])]
 
     # -- listing -------------------------------------------------------------------------------
     def list_heads(self, cursor: str | None, limit: int = 200) -> tuple[list[dict[str, Any]], str | None]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .catalog import HEAD, REF, Catalog, Conflict, values
+from .catalog import HEAD, MARK, REF, Catalog, Conflict, values
 from .imaging import ConversionError, Rendition
 from .naming import IMAGE_TYPES, image_id, object_key, stored_name
 from .storage import Storage
@@ -99,7 +99,7 @@ class Registry:
             head = self.catalog.get_head(req.path)
             live = head is not None and head["State"] != DELETED
             if live:
-                self._finish_collections(head)
+                self._finish_collections(head)  # leftovers of an interrupted earlier request
                 if head["Hash"] == req.sha256 and head["Ext"] == req.extension:
                     if head["State"] == COMPLETED:
                         return PutResult(registration(head), unchanged=True)
@@ -108,17 +108,17 @@ class Registry:
                 if req.issued_ms is not None and head.get("Issued", 0) > req.issued_ms:
                     return PutResult(registration(head), stale=True)
             try:
-                new_head, duplicate = self._acquire(req, head if live else None, head if not live else None)
+                new_head, duplicate, owned = self._acquire(req, head if live else None, head if not live else None)
             except Conflict:
                 self._backoff(deadline)
                 continue
             except _Collecting as busy:
-                self._wait_for_collection(busy.ref, busy.name, deadline)
+                self._wait_for_collection(busy.name, deadline)
                 continue
-            self._finish_collections(new_head)
+            self._finish_collections(new_head, owned)
             return self._process(req, new_head, duplicate=duplicate)
 
-    def _acquire(self, req: PutRequest, old: dict | None, tombstone: dict | None) -> tuple[dict, bool]:
+    def _acquire(self, req: PutRequest, old: dict | None, tombstone: dict | None) -> tuple[dict, bool, dict]:
         """One transaction: take a reference on the new name, replace the head, record the raw row
         as pending, and (superseding) mark the old rows deleted and release the old name."""
         now = self.clock()
@@ -129,7 +129,7 @@ class Registry:
             items.append(self.catalog.put({"ImageType": REF, "ImageId": name, "Refs": 1, "Phase": LIVE,
                                            "Token": _token()}, "attribute_not_exists(ImageId)"))
         elif ref["Phase"] == COLLECTING:
-            raise _Collecting(ref, name)
+            raise _Collecting(name)
         else:
             items.append(self.catalog.update(REF, name, "SET Refs = Refs + :one",
                                              "Phase = :live AND #tok = :tok", names={"#tok": "Token"},
@@ -145,25 +145,26 @@ class Registry:
             "Rows": ["raw"], "Images": {"raw": raw}, "Collect": collect,
         }
         prior = old or tombstone
+        owned: dict[str, str] = {}
         if old is not None:
             items.extend(self._mark_rows_deleted(old))
             release, token = self._release_items(old["Name"])
             items.extend(release)
             if token:
-                collect[old["Name"]] = token
+                collect[old["Name"]] = owned[old["Name"]] = token
         if prior is None:
             items.append(self.catalog.put(new_head, "attribute_not_exists(ImageId)"))
         else:
-            items.append(self.catalog.put(new_head, "Gen = :g", values(g=prior["Gen"])))
+            items.append(self.catalog.put(new_head, *unchanged_head(prior)))
         items.append(self.catalog.put(row("raw", req.path, name, upload_date, raw, PENDING, req)))
         self.catalog.transact(items)
-        return new_head, duplicate
+        return new_head, duplicate, owned
 
     def _release_items(self, name: str) -> tuple[list[dict], str | None]:
         """Items that drop one reference on `name`; the last one starts its collection (token)."""
         ref = self.catalog.get_ref(name)
         if ref is None or ref["Phase"] != LIVE or ref.get("Refs", 0) < 1:
-            log.warning("reference of %s missing or not live while a live head uses it", name)
+            # The head read earlier is stale (released meanwhile): its Gen condition will fail.
             return [], None
         names = {"#tok": "Token"}
         if ref["Refs"] == 1:
@@ -172,7 +173,8 @@ class Registry:
                 REF, name, "SET Refs = :zero, Phase = :collecting, #tok = :new, LeaseUntil = :until",
                 "Refs = :one AND Phase = :live AND #tok = :tok", names=names,
                 vals=values(zero=0, one=1, collecting=COLLECTING, new=token, live=LIVE, tok=ref["Token"],
-                            until=self.clock() + self.lease_seconds))], token
+                            until=self.clock() + self.lease_seconds)),
+                self.catalog.put(marker(name))], token
         return [self.catalog.update(REF, name, "SET Refs = Refs - :one", "Refs = :n AND Phase = :live AND #tok = :tok",
                                     names=names, vals=values(one=1, n=ref["Refs"], live=LIVE, tok=ref["Token"]))], None
 
@@ -228,32 +230,36 @@ class Registry:
     # ------------------------------------------------------------------ delete
     def delete(self, path: str) -> DeleteResult:
         deadline = self.clock() + self.wait_seconds
+        self.sweep()
         while True:
             head = self.catalog.get_head(path)
             if head is None:
                 return DeleteResult()
             if head["State"] == DELETED:  # an earlier attempt was interrupted: finish its work
-                removed = self._finish_collections(head)
-                self._drop_tombstone(head)
+                removed, left = self._finish_collections(head)
+                if not left:  # else its collector is still at work (or the sweep will take over later)
+                    self._drop_tombstone(head)
                 return DeleteResult(0, removed)
             self._finish_collections(head)
             items = self._mark_rows_deleted(head)
+            release, token = self._release_items(head["Name"])
+            items.extend(release)
+            tomb = None
+            if token:
+                # The tombstone remembers the collection, so a retry can finish it.
+                tomb = {"ImageType": HEAD, "ImageId": path, "Path": path, "State": DELETED, "Gen": _token(),
+                        "Collect": {**head.get("Collect", {}), head["Name"]: token}}
+                items.append(self.catalog.put(tomb, *unchanged_head(head)))
+            else:
+                items.append(self.catalog.delete(HEAD, path, *unchanged_head(head)))
             try:
-                release, token = self._release_items(head["Name"])
-                items.extend(release)
-                if token:
-                    tomb = {"ImageType": HEAD, "ImageId": path, "Path": path, "State": DELETED, "Gen": _token(),
-                            "Collect": {**head.get("Collect", {}), head["Name"]: token}}
-                    items.append(self.catalog.put(tomb, "Gen = :g", values(g=head["Gen"])))
-                else:
-                    items.append(self.catalog.delete(HEAD, path, "Gen = :g", values(g=head["Gen"])))
                 self.catalog.transact(items)
             except Conflict:
                 self._backoff(deadline)
                 continue
             removed = 0
-            if token:
-                removed = self._finish_collections(tomb)
+            if tomb is not None:
+                removed, _ = self._finish_collections(tomb, {head["Name"]: token})
                 self._drop_tombstone(tomb)
             return DeleteResult(len(head.get("Rows", [])), removed)
 
@@ -264,47 +270,81 @@ class Registry:
             pass  # a put has replaced the tombstone already
 
     # ------------------------------------------------------------------ collection
-    def _finish_collections(self, head: dict) -> int:
-        """Resume the collections this head's request started; returns objects removed."""
-        removed = 0
-        for name, token in dict(head.get("Collect", {})).items():
-            ref = self.catalog.get_ref(name)
-            if ref is not None and ref["Phase"] == COLLECTING and ref["Token"] == token:
+    def _finish_collections(self, head: dict, owned: dict[str, str] | None = None) -> tuple[int, bool]:
+        """Finish the collections recorded on `head`: those this request started (`owned`) now,
+        others only when their collector's lease has run out. Returns (objects removed, any left)."""
+        removed, left = 0, False
+        for name, token in list(head.get("Collect", {}).items()):
+            if owned and owned.get(name) == token:
                 removed += self._collect(name, token)
+                done = True
+            else:
+                n, done = self._help_collect(name)
+                removed += n
+            if not done:
+                left = True
+                continue
+            head["Collect"].pop(name, None)
             if head["State"] != DELETED:
                 try:
                     self.catalog.transact([self.catalog.update(
                         HEAD, head["ImageId"], "REMOVE #c.#n", "Gen = :g", names={"#c": "Collect", "#n": name},
                         vals=values(g=head["Gen"]))])
                 except Conflict:
-                    pass
-            head.get("Collect", {}).pop(name, None)
-        return removed
+                    pass  # the head moved on; its new version does not carry this entry's work
+        return removed, left
+
+    def _help_collect(self, name: str) -> tuple[int, bool]:
+        """(objects removed, finished): take a collection over only when its lease has run out."""
+        ref = self.catalog.get_ref(name)
+        if ref is None or ref["Phase"] == LIVE:
+            return 0, True  # collected already (and perhaps stored again since, by a new holder)
+        if ref.get("LeaseUntil", 0) > self.clock():
+            return 0, False
+        token = _token()
+        try:
+            self.catalog.transact([self.catalog.update(
+                REF, name, "SET #tok = :new, LeaseUntil = :until", "#tok = :old AND Phase = :c",
+                names={"#tok": "Token"},
+                vals=values(new=token, old=ref["Token"], c=COLLECTING, until=self.clock() + self.lease_seconds))])
+        except Conflict:
+            return 0, False  # someone else took it over just now
+        return self._collect(name, token), True
 
     def _collect(self, name: str, token: str) -> int:
-        removed = self.storage.remove_all(name)
+        """Delete the objects of `name`, then its reference. Only the holder of `token` calls this."""
         try:
-            self.catalog.transact([self.catalog.delete(REF, name, "#tok = :tok AND Phase = :c",
-                                                       names={"#tok": "Token"},
-                                                       vals=values(tok=token, c=COLLECTING))])
+            removed = self.storage.remove_all(name)
+            self.catalog.transact([
+                self.catalog.delete(REF, name, "#tok = :tok AND Phase = :c", names={"#tok": "Token"},
+                                    vals=values(tok=token, c=COLLECTING)),
+                self.catalog.delete(MARK, name),
+            ])
         except Conflict:
             log.info("collection of %s was taken over", name)
+            return 0
+        except Exception:
+            self._release_lease(name, token)
+            raise
         return removed
 
-    def _wait_for_collection(self, ref: dict, name: str, deadline: float) -> None:
+    def _release_lease(self, name: str, token: str) -> None:
+        # This collector failed: let the next request (a retry, typically) take over at once.
+        try:
+            self.catalog.transact([self.catalog.update(REF, name, "SET LeaseUntil = :zero", "#tok = :tok",
+                                                       names={"#tok": "Token"}, vals=values(zero=0, tok=token))])
+        except Exception:  # noqa: BLE001 -- best effort: the lease also runs out by itself
+            log.warning("could not release the collection lease of %s", name)
+
+    def _wait_for_collection(self, name: str, deadline: float) -> None:
         """Someone is collecting `name`: wait for them, or take over once their lease ran out."""
-        if ref.get("LeaseUntil", 0) < self.clock():
-            token = _token()
-            try:
-                self.catalog.transact([self.catalog.update(
-                    REF, name, "SET #tok = :new, LeaseUntil = :until", "#tok = :old AND Phase = :c",
-                    names={"#tok": "Token"},
-                    vals=values(new=token, old=ref["Token"], c=COLLECTING, until=self.clock() + self.lease_seconds))])
-            except Conflict:
-                return
-            self._collect(name, token)
-            return
-        self._backoff(deadline)
+        _, done = self._help_collect(name)
+        if not done:
+            self._backoff(deadline)
+
+    def sweep(self, limit: int = 25) -> int:
+        """Finish collections whose collector died (lease run out); returns objects removed."""
+        return sum(self._help_collect(name)[0] for name in self.catalog.ids(MARK, limit))
 
     def _compensate(self, name: str) -> None:
         """Acquire and release `name` once, so that objects written after its collection go too."""
@@ -314,13 +354,16 @@ class Registry:
             if ref is not None and ref["Phase"] == LIVE:
                 return  # a live holder uses (and has written) these very bytes
             if ref is not None:
-                self._wait_for_collection(ref, name, deadline)
+                self._wait_for_collection(name, deadline)
                 continue
             token = _token()
             try:
-                self.catalog.transact([self.catalog.put(
-                    {"ImageType": REF, "ImageId": name, "Refs": 0, "Phase": COLLECTING, "Token": token,
-                     "LeaseUntil": self.clock() + self.lease_seconds}, "attribute_not_exists(ImageId)")])
+                self.catalog.transact([
+                    self.catalog.put({"ImageType": REF, "ImageId": name, "Refs": 0, "Phase": COLLECTING,
+                                      "Token": token, "LeaseUntil": self.clock() + self.lease_seconds},
+                                     "attribute_not_exists(ImageId)"),
+                    self.catalog.put(marker(name)),
+                ])
             except Conflict:
                 continue
             self._collect(name, token)
@@ -345,9 +388,21 @@ class Registry:
 
 
 class _Collecting(Exception):
-    def __init__(self, ref: dict, name: str):
+    def __init__(self, name: str):
         super().__init__(name)
-        self.ref, self.name = ref, name
+        self.name = name
+
+
+def unchanged_head(head: dict) -> tuple[str, dict, dict]:
+    """Condition: the head is still as read. Completion keeps `Gen` (so that two runs of the same
+    request may both commit) but changes `State` and `Rows`; a release must see those, or it would
+    miss rows written since it read the head."""
+    return "Gen = :g AND #st = :st", values(g=head["Gen"], st=head["State"]), {"#st": "State"}
+
+
+def marker(name: str) -> dict[str, str]:
+    """Exists while `name` is being collected, so a sweep finds collections whose collector died."""
+    return {"ImageType": MARK, "ImageId": name}
 
 
 def _token() -> str:
