@@ -174,3 +174,26 @@ def test_sync_as_a_process_into_serve_as_a_process(git_repo: GitRepo, tmp_path):
         serve.send_signal(signal.SIGTERM)
         _, err = serve.communicate(timeout=30)
     assert serve.returncode == 0, err
+
+
+def test_concurrent_puts_and_deletes_of_shared_content_keep_the_invariants(git_repo: GitRepo, clean_env):
+    # 24 paths over 4 distinct images, sent 16 at a time: the registrations race for the same objects.
+    contents = [image_bytes("PNG", size=(40, 30), seed=s) for s in range(4)]
+    for i in range(24):
+        git_repo.write(f"copies/{i:02d}.png", contents[i % 4])
+    first = git_repo.commit("many copies")
+    with EmbeddedBackend() as eb:
+        clean_env.setenv("SNAIL_API_KEY", eb.api_key)
+        base = ["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--concurrency", "16"]
+        assert cli.main([*base, "--before", "0" * 40, "--after", first]) == 0
+        live = assert_backend_matches(git_repo, first, eb.s3, eb.dynamodb, eb.bucket, eb.table)
+        assert len({kinds["raw"]["StoredKey"] for kinds in live.values()}) == 4
+
+        for i in range(0, 24, 4):  # every copy of contents[0] goes, and half of the others
+            git_repo.remove(f"copies/{i:02d}.png")
+        for i in range(1, 24, 2):
+            git_repo.remove(f"copies/{i:02d}.png")
+        second = git_repo.commit("remove many")
+        assert cli.main([*base, "--before", first, "--after", second]) == 0
+        live = assert_backend_matches(git_repo, second, eb.s3, eb.dynamodb, eb.bucket, eb.table)
+        assert len({kinds["raw"]["StoredKey"] for kinds in live.values()}) == 1

@@ -25,6 +25,30 @@ LOCAL_SECRET_KEY = "snail-local-secret"  # noqa: S105 - a placeholder moto accep
 
 _names_lock = threading.Lock()
 _tables_in_use: set[str] = set()
+# moto's DynamoDB is not safe under concurrent calls: TransactWriteItems checks, then applies, and on a
+# failed condition restores a copy of the whole table, undoing what other threads wrote meanwhile.
+# The real service runs each call atomically, so each DynamoDB call runs under this lock. It is one
+# lock per process because moto's state is one per process, whichever server a call came through.
+_dynamodb_lock = threading.Lock()
+
+
+class _AtomicDynamoDB:
+    """WSGI middleware: a DynamoDB call (X-Amz-Target: DynamoDB_...) runs whole under the lock; S3 does not wait."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB"):
+            return self.app(environ, start_response)
+        with _dynamodb_lock:
+            result = self.app(environ, start_response)
+            try:
+                return [b"".join(result)]  # the response is produced inside the lock
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
 
 
 def claim_names(bucket: str | None = None, table: str | None = None,
@@ -76,7 +100,7 @@ class LocalAws:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass  # one line per S3/DynamoDB call would drown the gateway's own log
 
-        app = DomainDispatcherApplication(create_backend_app)
+        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="snail-moto", daemon=True)
         self._thread.start()
