@@ -24,7 +24,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     try:
         settings = Settings.from_environ(env)
         # mode `check` is a dry run that needs no API: plan, validate, annotate, summarise.
-        return run_sync(None, settings, env)
+        return run_sync(None, settings, env, masked=True)
     except SettingsError as exc:
         message = str(exc).replace(key, "***") if key else str(exc)
         print(f"::error title=snail-images setup::{message}", flush=True)

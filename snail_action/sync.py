@@ -27,6 +27,7 @@ from .report import (
     Console,
     Result,
     SyncReport,
+    add_mask,
     append_summary,
     outputs_for,
     progress_line,
@@ -53,14 +54,16 @@ class SyncOptions:
 
 # -- choosing the operations -----------------------------------------------------------------------
 
-def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]]) -> tuple[list[Operation], list[Operation],
-                                                                                    list[Operation]]:
+def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]],
+                         out_of_scope: Callable[[str], object] = lambda path: None,
+                         ) -> tuple[list[Operation], list[Operation], list[Operation]]:
     """(deletes, puts, unchanged puts) that make the catalog match the repository at `after`.
 
     `plan` lists every image at `after` as a put. A put is needed when the catalog lacks the path,
     holds another hash, or holds it in a state other than completed (failed or stuck pending).
     A catalog entry whose path the repository no longer has at all is deleted; paths the plan
     knows but does not send (rejected, skipped, excluded) are left alone: they are still there.
+    So are catalog paths outside the include/exclude globs (`out_of_scope`): not ours to manage.
     """
     live: dict[str, Mapping[str, Any]] = {}
     for entry in catalog:
@@ -77,7 +80,7 @@ def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]]) -> tu
             puts.append(op)
     known = {op.path for op in plan.operations}
     known.update(f.path for f in [*plan.rejected, *plan.skipped, *plan.warnings])
-    deletes = [Operation("delete", path, "D") for path in sorted(live) if path not in known]
+    deletes = [Operation("delete", path, "D") for path in sorted(live) if path not in known and not out_of_scope(path)]
     return deletes, puts, same
 
 
@@ -207,7 +210,7 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
     """Plan, check and apply; returns every file's outcome. Raises SettingsError for bad setup."""
     from .blobs import open_blob_reader
     from .checks import check_puts
-    from .planning import build_plan
+    from .planning import Policy, build_plan
 
     options = options or SyncOptions()
     console = Console(out, actions=settings.github_actions)
@@ -226,7 +229,7 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
                 catalog = list(client.list_images())
                 console.line(f"catalog: {len(catalog)} live file(s); repository at {plan.after[:12]}: "
                              f"{len(plan.puts)} image(s)")
-            deletes, puts, same = reconcile_operations(plan, catalog)
+            deletes, puts, same = reconcile_operations(plan, catalog, Policy.from_settings(settings).out_of_scope)
         elif not dry:
             client = _make_client(settings, session, options, console)
 
@@ -307,8 +310,11 @@ def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> in
     return 0 if report.ok else 1
 
 
-def run_sync(args: argparse.Namespace | None, settings: Settings, env: Mapping[str, str] | None = None) -> int:
+def run_sync(args: argparse.Namespace | None, settings: Settings, env: Mapping[str, str] | None = None, *,
+             masked: bool = False) -> int:
     env = os.environ if env is None else env
+    if settings.github_actions and settings.api_key and not masked:
+        add_mask(settings.api_key)  # the action did this already; a plain `run: snail-images sync` has not
     try:
         report = sync(settings)
     except ApiError as exc:
