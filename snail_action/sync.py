@@ -325,7 +325,7 @@ def run_sync(args: argparse.Namespace | None, settings: Settings, env: Mapping[s
 
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
     """Print the catalog record of each path (one JSON object per path); 1 if any is not registered."""
-    console = Console()
+    console = Console(sys.stderr)  # stdout holds only the records
     status = 0
     with _make_client(settings, None, SyncOptions(), console) as client:
         for path in args.paths:
