@@ -87,6 +87,13 @@ deploy: package
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK_NAME) --template-file $(PACKAGED_TEMPLATE) \
 		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
 		$(if $(CFN_PARAMETERS),--parameter-overrides $(CFN_PARAMETERS))
+	@echo "==> deploy: redeploy the API to its stage (CloudFormation does not when only methods changed, e.g. AUTH_MODE)"
+	api=$$($(AWS) cloudformation describe-stack-resource --region $(REGION) --stack-name $(STACK_NAME) \
+		--logical-resource-id Api --query StackResourceDetail.PhysicalResourceId --output text) && \
+	stage=$$($(AWS) cloudformation describe-stack-resource --region $(REGION) --stack-name $(STACK_NAME) \
+		--logical-resource-id ApiStage --query StackResourceDetail.PhysicalResourceId --output text) && \
+	$(AWS) apigateway create-deployment --region $(REGION) --rest-api-id "$$api" --stage-name "$$stage" \
+		--description "make deploy" --query id --output text
 	@echo "==> deploy: outputs of $(STACK_NAME)"
 	$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK_NAME) \
 		--query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table

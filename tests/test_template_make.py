@@ -68,7 +68,9 @@ def test_deploy_leaves_unset_parameters_to_the_template_defaults():
     (deploy_cmd,) = [c for c in flat.splitlines() if "cloudformation deploy" in c]
     words = shlex.split(deploy_cmd)
     assert words[words.index("--parameter-overrides") + 1:] == ["AuthMode=BOTH", "GitHubOrg=octo", "GitHubRepo=images"]
-    assert "cloudformation describe-stacks" in flat  # then prints the outputs
+    # then redeploys the API (a changed AuthMode only changes methods) and prints the outputs
+    assert re.search(r'apigateway create-deployment --region \S+ --rest-api-id "\$api" --stage-name "\$stage"', flat)
+    assert flat.index("cloudformation deploy") < flat.index("create-deployment") < flat.index("describe-stacks")
 
 
 def test_package_uploads_code_and_layer_and_prints_the_launch_link():
