@@ -207,3 +207,17 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+
+
+def test_serve_on_a_port_in_use_exits_2_with_one_clear_line(capsys):
+    import socket
+
+    from snail_action import cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        assert cli.main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert "could not start" in err and "Address already in use" in err
