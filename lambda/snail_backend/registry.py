@@ -157,7 +157,7 @@ class Registry:
         else:
             items.append(self.catalog.put(new_head, *unchanged_head(prior)))
         items.append(self.catalog.put(row("raw", req.path, name, upload_date, raw, PENDING, req)))
-        self.catalog.transact(items)
+        self._transact_starting(items, owned)
         return new_head, duplicate, owned
 
     def _release_items(self, name: str) -> tuple[list[dict], str | None]:
@@ -253,7 +253,7 @@ class Registry:
             else:
                 items.append(self.catalog.delete(HEAD, path, *unchanged_head(head)))
             try:
-                self.catalog.transact(items)
+                self._transact_starting(items, {head["Name"]: token} if token else {})
             except Conflict:
                 self._backoff(deadline)
                 continue
@@ -262,6 +262,18 @@ class Registry:
                 removed, _ = self._finish_collections(tomb, {head["Name"]: token})
                 self._drop_tombstone(tomb)
             return DeleteResult(len(head.get("Rows", [])), removed)
+
+    def _transact_starting(self, items: list[dict], started: dict[str, str]) -> None:
+        """Run a transaction that may start collections. When its outcome is unknown (an error
+        other than a failed condition), give their leases up, so that a retry may finish them."""
+        try:
+            self.catalog.transact(items)
+        except Conflict:
+            raise
+        except Exception:
+            for name, token in started.items():
+                self._release_lease(name, token)
+            raise
 
     def _drop_tombstone(self, tomb: dict) -> None:
         try:
