@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint cloudformation/template.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows examples/workflows/*.yml .github/workflows/*.yml
-	$(BIN)/zizmor --offline --no-progress action.yml examples/workflows .github/workflows
+	$(BIN)/zizmor --offline --no-progress action.yml examples/workflows/*.yml .github/workflows/*.yml
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
