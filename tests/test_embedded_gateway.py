@@ -149,6 +149,29 @@ def test_body_over_10_mib_is_413_without_reading_it(gateway):
     assert rec.events == []
 
 
+def test_oversized_body_announced_with_expect_100_continue_gets_413_instead_of_continue(gateway):
+    url = gateway(Recorder())
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=10) as s:
+        s.sendall(f"PUT /images/big.png HTTP/1.1\r\nHost: x\r\nx-api-key: {KEY}\r\nExpect: 100-continue\r\n"
+                  f"Content-Length: {MAX_BODY + 1}\r\n\r\n".encode())
+        assert s.recv(4096).startswith(b"HTTP/1.1 413")
+
+
+def test_small_body_with_expect_100_continue_goes_through(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=10) as s:
+        s.sendall(f"PUT /images/a.png HTTP/1.1\r\nHost: x\r\nx-api-key: {KEY}\r\nExpect: 100-continue\r\n"
+                  "Content-Type: image/png\r\nContent-Length: 3\r\nConnection: close\r\n\r\n".encode())
+        assert s.recv(4096).startswith(b"HTTP/1.1 100")
+        s.sendall(b"abc")
+        answer = b""
+        while chunk := s.recv(4096):
+            answer += chunk
+    assert b"HTTP/1.1 200" in answer
+    assert base64.b64decode(rec.events[0]["body"]) == b"abc"
+
+
 def test_chunked_body_over_10_mib_is_413(gateway):
     rec = Recorder()
     url = gateway(rec)
