@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import logging
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -264,6 +267,24 @@ def _size(n: Any) -> str:
     return human_size(n if isinstance(n, int) else None)
 
 
+@contextmanager
+def _backend_logging_to(stream: TextIO) -> Iterator[None]:
+    """The handlers' own log goes to the demo's backend.log, not between the demo's lines."""
+    logger = logging.getLogger("snail_backend")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
 def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     ui = _Ui(stream or sys.stdout)
     out: Path = args.out
@@ -280,7 +301,8 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     repo = build_sample_repo(out / "repo", log=lambda text: ui.line(ui.dim(f"  {text}")))
     commits = sum(len(p.commits) for p in repo.pushes)
     ui.line(f"  sample repository  {out / 'repo'}  ({len(repo.pushes)} pushes, {commits} commits)")
-    with open(out / "backend.log", "w", encoding="utf-8") as log, EmbeddedBackend(error_log=log) as eb:
+    with open(out / "backend.log", "w", encoding="utf-8") as log, _backend_logging_to(log), \
+            EmbeddedBackend(error_log=log) as eb:
         ui.line(f"  embedded backend   API {eb.api_url}  \u00b7  S3 and DynamoDB (moto) {eb.aws_endpoint_url}")
         checks: list[Check] = []
         reports = []
