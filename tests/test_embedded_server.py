@@ -103,8 +103,19 @@ def test_backend_gets_the_template_function_environment_and_its_own_names(pair):
     assert env["KEY_SCHEME"] == params["KeyScheme"]["Default"]
 
 
-def test_user_environment_credentials_are_left_alone(pair):
-    assert os.environ.get("AWS_ACCESS_KEY_ID") != "snail-local"
+def test_users_aws_settings_are_neither_needed_nor_touched(tmp_path, monkeypatch):
+    broken = tmp_path / "config"
+    broken.write_text("[default\nnot ini")
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(broken))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(broken))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "the-users-key")
+    with EmbeddedBackend(backend_factory=Recorder) as eb:
+        eb.s3.put_object(Bucket=eb.bucket, Key="images/raw/x.png", Body=b"x")
+        assert eb.dynamodb.describe_table(TableName=eb.table)["Table"]["TableStatus"] == "ACTIVE"
+        assert requests.get(f"{eb.api_url}/images", headers={"x-api-key": eb.api_key}).status_code == 200
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "the-users-key"
+    assert os.environ["AWS_PROFILE"] == "no-such-profile"
 
 
 def test_object_under_incoming_reaches_the_s3_handler_once_as_s3_sends_it(pair):

@@ -7,6 +7,7 @@ taken in this process), so several can run side by side without seeing each othe
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from typing import Any
@@ -72,12 +73,24 @@ def release_names(table: str) -> None:
         _tables_in_use.discard(table)
 
 
+def _isolated_session() -> boto3.session.Session:
+    """A session that reads no AWS profile or config file: the user's (AWS_PROFILE naming a profile this
+    machine lacks, a config file that does not parse) must not stop a backend that needs none of it."""
+    from botocore.session import Session as BotocoreSession
+
+    return boto3.session.Session(botocore_session=BotocoreSession(session_vars={
+        "profile": (None, None, None, None),
+        "config_file": (None, None, os.devnull, None),
+        "credentials_file": (None, None, os.devnull, None),
+    }))
+
+
 def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
     """A boto3 client on the local moto server with explicit dummy credentials."""
-    config = Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                    retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32) \
-        if service == "s3" else Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32)
-    return boto3.session.Session().client(
+    common: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}, "max_pool_connections": 32}
+    config = Config(s3={"addressing_style": "path"}, signature_version="s3v4", **common) \
+        if service == "s3" else Config(**common)
+    return _isolated_session().client(
         service, endpoint_url=endpoint_url, region_name=region, config=config,
         aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY)
 
