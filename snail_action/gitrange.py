@@ -126,7 +126,7 @@ def _ensure(runner: GitRunner, rev: str, role: str, log: Log) -> str:
     shallow = runner.is_shallow()
     if remote is None:
         raise SettingsError(f"{role} revision {rev!r} is not in this repository and there is no remote to fetch it "
-                            "from; fetch it or pass another --before")
+                            "from; fetch it, or pass another revision")
     if _HEX.match(rev):
         # Only the tree of `rev` is needed, not its history: depth 1 keeps a shallow clone small.
         why = "this shallow clone" if shallow else "this clone"
