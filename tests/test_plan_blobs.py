@@ -6,8 +6,8 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import GitRepo, image_bytes
 
+from helpers import GitRepo, image_bytes
 from snail_action.blobs import BlobNotFound, digest_blobs, open_blob_reader
 from snail_action.checks import check_puts
 from snail_action.model import Finding, Operation, Plan
