@@ -200,3 +200,30 @@ def test_console_script_runs(renamed: GitRepo) -> None:
                          capture_output=True, env=env, check=False)
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["operations"]) == 4
+
+
+def test_check_rejects_a_decompression_bomb(capsys: pytest.CaptureFixture[str], git_repo: GitRepo) -> None:
+    import io
+
+    from PIL import Image
+
+    git_repo.write("ok.png", image_bytes(seed=1))
+    git_repo.commit("base")
+    buf = io.BytesIO()
+    Image.new("1", (9500, 9500)).save(buf, format="PNG")  # 90.25 MP, over the 89,478,485-pixel limit
+    git_repo.write("bomb.png", buf.getvalue())
+    git_repo.commit("bomb")
+    code, out, _ = run(capsys, "check", "--repo", str(git_repo.path))
+    assert code == 1
+    assert "REJECTED bomb.png:" in out and "decompression bomb limit" in out
+
+
+def test_repo_may_be_a_subfolder_and_paths_stay_relative_to_the_root(capsys: pytest.CaptureFixture[str],
+                                                                     git_repo: GitRepo) -> None:
+    git_repo.write("a.png", image_bytes(seed=1))
+    git_repo.commit("base")
+    git_repo.write("photos/b.png", image_bytes(seed=2))
+    git_repo.commit("change")
+    code, out, _ = run(capsys, "plan", "--json", "--repo", str(git_repo.path / "photos"))
+    assert code == 0 and [o["path"] for o in json.loads(out)["operations"]] == ["photos/b.png"]
+    assert run(capsys, "check", "--repo", str(git_repo.path / "photos"))[0] == 0
