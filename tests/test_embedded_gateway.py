@@ -12,7 +12,7 @@ import requests
 
 from snail_action.cfn_template import load_template
 from snail_action.embedded import definitions
-from snail_action.embedded.gateway import MAX_BODY, Gateway, build_event, proxy_reply
+from snail_action.embedded.gateway import MAX_BODY, Gateway, build_event, match_route, proxy_reply
 
 KEY = "test-key-123"
 
@@ -278,11 +278,34 @@ def test_gateway_responses_of_the_template_shape_gateway_errors(gateway, method,
 
 def test_build_event_binary_only_for_configured_media_types():
     common = dict(method="PUT", raw_path="/images/a.txt", query="", body=b"hello", resource="/images/{proxy+}",
-                  proxy="a.txt", source_ip="1.2.3.4", stage="s", request_id="r", now=0)
+                  path_params={"proxy": "a.txt"}, source_ip="1.2.3.4", stage="s", request_id="r", now=0)
     text = build_event(headers=[("Content-Type", "text/plain")], binary_media_types=("image/*",), **common)
     binary = build_event(headers=[("Content-Type", "image/gif; x=y")], binary_media_types=("image/*",), **common)
     assert (text["body"], text["isBase64Encoded"]) == ("hello", False)
     assert (binary["body"], binary["isBase64Encoded"]) == (base64.b64encode(b"hello").decode(), True)
+
+
+def test_routes_of_the_template_are_the_contracts():
+    assert definitions.routes(load_template()) == {"/images/{proxy+}": {"GET", "PUT", "DELETE"},
+                                                   "/images": {"GET"}, "/uploads": {"POST"}}
+
+
+@pytest.mark.parametrize("method,path,want", [
+    ("GET", "/images/a/b.png", ("/images/{proxy+}", {"proxy": "a/b.png"})),
+    ("GET", "/images", ("/images", None)),
+    ("GET", "/images/", None),
+    ("GET", "/images/a//b.png", None),
+    ("POST", "/uploads", ("/uploads", None)),
+    ("GET", "/items/7", ("/items/{id}", {"id": "7"})),
+    ("GET", "/items/special", ("/items/special", None)),
+    ("GET", "/items/7/x", None),
+    ("DELETE", "/items/7", None),
+    ("GET", "/", None),
+])
+def test_match_route_prefers_literal_then_parameter_then_greedy(method, path, want):
+    routes = {"/images/{proxy+}": frozenset({"GET"}), "/images": frozenset({"GET"}), "/uploads": frozenset({"POST"}),
+              "/items/{id}": frozenset({"GET"}), "/items/special": frozenset({"GET"})}
+    assert match_route(method, path, routes) == want
 
 
 @pytest.mark.parametrize("bad", [None, {"statusCode": "x"}, {"statusCode": 200, "body": {"not": "a string"}}])

@@ -167,3 +167,40 @@ def function_environment(template: dict[str, Any]) -> dict[str, str]:
             if isinstance(resolved, str | int | float | bool) and name not in env:
                 env[name] = str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
     return env
+
+
+def routes(template: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Resource path -> HTTP methods, from the API's AWS::ApiGateway::Resource and ::Method resources."""
+    resources = resources_of_type(template, "AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical: str, seen: tuple[str, ...] = ()) -> str:
+        if logical in paths:
+            return paths[logical]
+        if logical in seen or logical not in resources:
+            raise TemplateError(f"cloudformation/template.yaml: resource {logical} has no path to the API root")
+        props = resources[logical].get("Properties") or {}
+        parent = props.get("ParentId")
+        part = str(props.get("PathPart", ""))
+        if isinstance(parent, dict) and "Fn::GetAtt" in parent:  # the API's RootResourceId
+            base = ""
+        elif isinstance(parent, dict) and "Ref" in parent:
+            base = path_of(parent["Ref"], (*seen, logical))
+        else:
+            raise TemplateError(f"cloudformation/template.yaml: {logical}.ParentId is neither !Ref nor !GetAtt")
+        paths[logical] = f"{base}/{part}"
+        return paths[logical]
+
+    out: dict[str, set[str]] = {}
+    for logical, res in resources_of_type(template, "AWS::ApiGateway::Method").items():
+        props = res.get("Properties") or {}
+        target = props.get("ResourceId")
+        if isinstance(target, dict) and "Ref" in target:
+            path = path_of(target["Ref"])
+        elif isinstance(target, dict) and "Fn::GetAtt" in target:
+            path = "/"
+        else:
+            raise TemplateError(f"cloudformation/template.yaml: {logical}.ResourceId is neither !Ref nor !GetAtt")
+        method = plain(props.get("HttpMethod"), _where(logical, "HttpMethod"), template)
+        out.setdefault(path, set()).add(str(method).upper())
+    return {path: frozenset(methods) for path, methods in out.items()}

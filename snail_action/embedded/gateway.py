@@ -40,7 +40,7 @@ MAX_BODY = 10 * 1024 * 1024
 MAX_EVENT = 6 * 1024 * 1024
 ACCOUNT_ID = "123456789012"
 
-# resource -> methods, as the REST API defines them (contracts.md section 2).
+# resource -> methods of the REST API (contracts.md section 2); the embedded backend reads them from the template.
 ROUTES: dict[str, frozenset[str]] = {
     "/images/{proxy+}": frozenset({"GET", "PUT", "DELETE"}),
     "/images": frozenset({"GET"}),
@@ -100,15 +100,47 @@ def render_error(err: GatewayError, responses: Mapping[str, Mapping[str, Any]], 
     return Reply(status, headers, body.encode("utf-8"))
 
 
-def match_route(method: str, path: str) -> tuple[str, str | None] | None:
-    """(resource, raw proxy value) for a path the API defines with this method, else None."""
-    if path.startswith("/images/") and len(path) > len("/images/"):
-        resource, proxy = "/images/{proxy+}", path[len("/images/"):]
-    elif path in ("/images", "/uploads"):
-        resource, proxy = path, None
-    else:
+def _match(template: str, segments: list[str]) -> dict[str, str] | None:
+    """Raw path parameters when the segments fit the resource path, else None."""
+    parts = [p for p in template.split("/") if p]
+    params: dict[str, str] = {}
+    for i, part in enumerate(parts):
+        if part.startswith("{") and part.endswith("+}"):  # greedy: the rest, at least one segment
+            rest = segments[i:]
+            if not rest or "" in rest:
+                return None
+            params[part[1:-2]] = "/".join(rest)
+            return params
+        if i >= len(segments) or not segments[i]:
+            return None
+        if part.startswith("{") and part.endswith("}"):
+            params[part[1:-1]] = segments[i]
+        elif part != segments[i]:
+            return None
+    return params if len(segments) == len(parts) else None
+
+
+def match_route(method: str, path: str, routes: Mapping[str, frozenset[str]] = ROUTES
+                ) -> tuple[str, dict[str, str] | None] | None:
+    """(resource, raw path parameters) for a path the API defines with this method, else None.
+
+    A literal segment wins over a parameter, and a parameter over a greedy one, as in API Gateway.
+    """
+    segments = path.split("/")[1:] if path.startswith("/") else None
+    if segments is None:
         return None
-    return (resource, proxy) if method in ROUTES[resource] else None
+    if segments == [""]:
+        segments = []
+
+    def specificity(resource: str) -> tuple[int, int]:
+        parts = [p for p in resource.split("/") if p]
+        return (sum(not p.startswith("{") for p in parts), -sum(p.endswith("+}") for p in parts))
+
+    for resource in sorted(routes, key=specificity, reverse=True):
+        params = _match(resource, segments)
+        if params is not None:
+            return (resource, params or None) if method in routes[resource] else None
+    return None
 
 
 def is_binary(content_type: str | None, binary_media_types: Iterable[str]) -> bool:
@@ -120,7 +152,8 @@ def is_binary(content_type: str | None, binary_media_types: Iterable[str]) -> bo
 
 
 def build_event(*, method: str, raw_path: str, query: str, headers: list[tuple[str, str]], body: bytes | None,
-                resource: str, proxy: str | None, binary_media_types: Iterable[str], source_ip: str,
+                resource: str, path_params: Mapping[str, str] | None, binary_media_types: Iterable[str],
+                source_ip: str,
                 stage: str, request_id: str, now: float | None = None) -> dict[str, Any]:
     """The REST API Lambda proxy event for one request, as API Gateway presents it."""
     now = time.time() if now is None else now
@@ -151,8 +184,8 @@ def build_event(*, method: str, raw_path: str, query: str, headers: list[tuple[s
         "multiValueHeaders": multi or None,
         "queryStringParameters": qs_single,
         "multiValueQueryStringParameters": qs_multi,
-        # API Gateway hands the handler the decoded path; `path` above stays as requested.
-        "pathParameters": {"proxy": unquote(proxy, errors="strict")} if proxy is not None else None,
+        # API Gateway hands the handler decoded path parameters; `path` above stays as requested.
+        "pathParameters": {k: unquote(v, errors="strict") for k, v in path_params.items()} if path_params else None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": "local",
@@ -308,7 +341,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return gw.error(BAD_REQUEST, request_id)
         parts = urlsplit(self.path)
-        route = match_route(self.command, parts.path)
+        route = match_route(self.command, parts.path, gw.routes)
         if route is None:
             return gw.error(MISSING_TOKEN, request_id)
         if not gw.key_ok(self.headers.get_all("x-api-key") or []):
@@ -319,7 +352,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             ("X-Forwarded-Proto", "http")]
         try:
             event = build_event(method=self.command, raw_path=parts.path, query=parts.query, headers=headers,
-                                body=body, resource=route[0], proxy=route[1],
+                                body=body, resource=route[0], path_params=route[1],
                                 binary_media_types=gw.binary_media_types, source_ip=self.client_address[0],
                                 stage=gw.stage, request_id=request_id)
         except UnicodeDecodeError:  # a percent-encoded path that is not UTF-8
@@ -350,13 +383,15 @@ class Gateway:
 
     def __init__(self, handler: Handler, api_key: str, host: str = "127.0.0.1", port: int = 0, *,
                  binary_media_types: Iterable[str] = (), stage: str = "prod",
-                 responses: Mapping[str, Mapping[str, Any]] | None = None, access_log: TextIO | None = None,
+                 responses: Mapping[str, Mapping[str, Any]] | None = None,
+                 routes: Mapping[str, frozenset[str]] | None = None, access_log: TextIO | None = None,
                  error_log: TextIO | None = None):
         self.handler = handler
         self._key = api_key.encode("utf-8")
         self.binary_media_types = tuple(binary_media_types)
         self.stage = stage
         self.responses = dict(responses or {})
+        self.routes = dict(routes or ROUTES)
         self.access_log = access_log
         self.error_log = error_log if error_log is not None else sys.stderr
         self._server = _Server((host, port), _RequestHandler)

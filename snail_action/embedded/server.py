@@ -113,6 +113,7 @@ class EmbeddedBackend:
                                 binary_media_types=definitions.binary_media_types(template),
                                 stage=definitions.stage_name(template),
                                 responses=definitions.gateway_responses(template),
+                                routes=definitions.routes(template),
                                 access_log=self._access_log, error_log=self._error_log)
         self._gateway.start()
         self.api_url = _reachable(f"http://{self.host}:{self._gateway.port}", self.host)
