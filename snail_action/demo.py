@@ -298,7 +298,16 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     from .embedded.server import EmbeddedBackend
 
     ui.line(f"{ui._bold}snail-images demo{ui._reset}: the whole pipeline on this machine, no AWS account needed")
-    repo = build_sample_repo(out / "repo", log=lambda text: ui.line(ui.dim(f"  {text}")))
+    try:
+        repo = build_sample_repo(out / "repo", log=lambda text: ui.line(ui.dim(f"  {text}")))
+    except FileNotFoundError as exc:
+        print(f"snail-images demo: error: {exc.filename or 'git'} not found: the demo needs git on PATH",
+              file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        err = (exc.stderr or b"").decode("utf-8", "replace").strip() if isinstance(exc.stderr, bytes) else exc.stderr
+        print(f"snail-images demo: error: {' '.join(map(str, exc.cmd))} failed: {err}", file=sys.stderr)
+        return 2
     commits = sum(len(p.commits) for p in repo.pushes)
     ui.line(f"  sample repository  {out / 'repo'}  ({len(repo.pushes)} pushes, {commits} commits)")
     with open(out / "backend.log", "w", encoding="utf-8") as log, _backend_logging_to(log), \
