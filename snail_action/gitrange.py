@@ -38,6 +38,16 @@ def _stderr(message: str) -> None:
     print(f"snail-images: {message}", file=sys.stderr)
 
 
+def git_error_line(exc: git.GitCommandError) -> str:
+    """What git said on stderr, on one line: its first fatal/error line, for an error message."""
+    lines = [ln.strip().removeprefix("stderr:").strip().strip("'") for ln in str(exc.stderr or "").splitlines()]
+    lines = [ln for ln in lines if ln]
+    for ln in lines:
+        if ln.startswith(("fatal:", "error:")):
+            return ln[:300]
+    return lines[0][:300] if lines else f"exit status {exc.status}"
+
+
 class GitRunner:
     """GitPython's `repo.git` with byte output: NUL-separated records are split, never unquoted."""
 
@@ -49,6 +59,10 @@ class GitRunner:
         except git.InvalidGitRepositoryError:
             raise SettingsError(f"{path} is not inside a git repository; pass --repo with its folder") from None
         self.root = Path(self.repo.working_tree_dir or self.repo.git_dir)
+        try:  # git itself may still refuse the folder ("dubious ownership" in containers): say so now
+            self.run("rev-parse", "--git-dir")
+        except git.GitCommandError as exc:
+            raise SettingsError(f"git cannot use {self.root}: {git_error_line(exc)}") from None
 
     def run(self, *args: str) -> bytes:
         """stdout of `git args...`; raises git.GitCommandError when git fails."""
@@ -112,8 +126,7 @@ def _fetch(runner: GitRunner, *args: str) -> str | None:
     try:
         runner.run(*args)
     except git.GitCommandError as exc:
-        lines = [ln.strip() for ln in str(exc.stderr or "").replace("\\n", "\n").splitlines() if ln.strip()]
-        return (lines[-1].strip("'") if lines else f"exit status {exc.status}")[:200]
+        return git_error_line(exc)
     return None
 
 

@@ -22,13 +22,15 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+import git
+
 from snail_backend.formats import content_type_for_path
 
-from .blobs import digest_blobs
+from .blobs import BlobNotFound, digest_blobs
 from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
-from .gitrange import GitRunner, Range, resolve_range
+from .gitrange import GitRunner, Range, git_error_line, resolve_range
 from .model import Finding, Operation, Plan
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 LFS_POINTER_MAX = 1024  # the LFS spec keeps pointer files below 1024 bytes
@@ -284,6 +286,14 @@ def _stderr(message: str) -> None:
 
 
 def build_plan_and_range(settings: Settings, log: Callable[[str], None] = _stderr) -> tuple[Plan, Range]:
+    try:
+        return _build(settings, log)
+    except git.GitCommandError as exc:  # unexpected: a damaged or partial repository, git refusing it
+        command = " ".join(str(a) for a in (exc.command or ["git"])[:2])
+        raise SettingsError(f"{command} failed in {settings.repo}: {git_error_line(exc)}") from None
+
+
+def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]:
     runner = GitRunner(settings.repo)
     rng = resolve_range(settings, runner, log)
     changes = diff_trees(runner, rng.before, rng.after)
@@ -296,8 +306,13 @@ def build_plan_and_range(settings: Settings, log: Callable[[str], None] = _stder
             lfs.append(blob_id)
 
     digests: dict[str, tuple[int, str]] = {}
-    for blob_id, size, sha in digest_blobs(runner.root, blobs, inspect):
-        digests[blob_id] = (size, sha)
+    try:
+        for blob_id, size, sha in digest_blobs(runner.root, blobs, inspect):
+            digests[blob_id] = (size, sha)
+    except BlobNotFound as exc:
+        path = next((op.path for op in plan.puts if op.blob == exc.args[0]), "?")
+        raise SettingsError(f"the content of {path!r} (blob {exc.args[0]}) is missing from the repository: "
+                            "fetch it (a complete clone has it), then run again") from None
     return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX]), rng
 
 

@@ -224,3 +224,28 @@ def test_unknown_branch_name_in_a_full_clone_is_not_fetched(tmp_path: Path,
     with pytest.raises(SettingsError, match="'typo-branch' is not in this repository; check the revision"):
         plan_of(clone, log, before="typo-branch")
     assert log == []
+
+
+def _drop_object(repo: GitRepo, object_id: str) -> None:
+    (repo.path / ".git" / "objects" / object_id[:2] / object_id[2:]).unlink()
+
+
+def test_missing_blob_is_a_one_line_setup_error(git_repo: GitRepo) -> None:
+    git_repo.write("a.png", image_bytes(seed=1))
+    git_repo.commit("base")
+    git_repo.write("lost one.png", image_bytes(seed=2))
+    git_repo.commit("change")
+    _drop_object(git_repo, git_repo.git("rev-parse", "HEAD:lost one.png"))
+    with pytest.raises(SettingsError, match=r"content of 'lost one.png' \(blob [0-9a-f]{40}\) is missing"):
+        plan_of(git_repo)
+
+
+def test_damaged_repository_is_a_one_line_setup_error(git_repo: GitRepo) -> None:
+    git_repo.write("a.png", image_bytes(seed=1))
+    git_repo.commit("base")
+    git_repo.write("sub/b.png", image_bytes(seed=2))
+    git_repo.commit("change")
+    _drop_object(git_repo, git_repo.git("rev-parse", "HEAD:sub"))
+    with pytest.raises(SettingsError, match=r"^git diff-tree failed in .*: fatal: ") as exc:
+        plan_of(git_repo)
+    assert "\n" not in str(exc.value)
