@@ -61,7 +61,7 @@ class IncomingWatcher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snail-s3-event")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen: set[tuple[str, str]] = set()
+        self._seen: set[tuple[str, str, str]] = set()
         self._sequencer = 0
         self._pending = 0
         self.delivered = 0  # events handled without error
@@ -104,14 +104,15 @@ class IncomingWatcher:
         fresh: list[dict[str, Any]] = []
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=self._prefix):
             for obj in page.get("Contents", []):
-                ident = (obj["Key"], obj["ETag"])
+                # LastModified too: the same bytes put again under the same key are a new event in S3.
+                ident = (obj["Key"], obj["ETag"], str(obj.get("LastModified")))
                 listed.add(ident)
                 if ident not in self._seen:
                     fresh.append(obj)
         # Forget objects that are gone, so the same key uploaded again is a new event, as in S3.
         self._seen &= listed
         for obj in fresh:
-            self._seen.add((obj["Key"], obj["ETag"]))
+            self._seen.add((obj["Key"], obj["ETag"], str(obj.get("LastModified"))))
             self._sequencer += 1
             event = s3_event(bucket=self._bucket, key=obj["Key"], size=obj["Size"], etag=obj["ETag"],
                              region=self._region, sequencer=self._sequencer)
