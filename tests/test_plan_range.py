@@ -249,3 +249,19 @@ def test_damaged_repository_is_a_one_line_setup_error(git_repo: GitRepo) -> None
     with pytest.raises(SettingsError, match=r"^git diff-tree failed in .*: fatal: ") as exc:
         plan_of(git_repo)
     assert "\n" not in str(exc.value)
+
+
+def test_pull_request_without_common_history_compares_with_the_base(tmp_path: Path, git_repo: GitRepo) -> None:
+    git_repo.write("base.png", image_bytes(seed=1))
+    base = git_repo.commit("base")
+    git_repo.git("checkout", "-q", "--orphan", "unrelated")
+    git_repo.git("rm", "-q", "-r", "--cached", ".")
+    (git_repo.path / "base.png").unlink()
+    git_repo.write("other.png", image_bytes(seed=2))
+    head = git_repo.commit("unrelated root")
+    ev = event_file(tmp_path, {"pull_request": {"base": {"sha": base}, "head": {"sha": head}}})
+    log: list[str] = []
+    p = plan_of(git_repo, log, event_path=ev, github_actions=True)
+    assert (p.before, p.after) == (base, head)
+    assert paths(p) == [("delete", "base.png"), ("put", "other.png")]
+    assert "share no history" in log[0]
