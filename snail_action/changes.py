@@ -99,6 +99,8 @@ def parse_ls_tree(out: bytes) -> list[Change]:
 
 def diff_trees(runner: GitRunner, before: str | None, after: str) -> list[Change]:
     """What turns the tree at `before` into the tree at `after`; with no `before`, every tracked file."""
+    if before == after:
+        return []
     if before is None:
         return parse_ls_tree(runner.run("ls-tree", "-r", "-z", "--full-tree", after))
     # diff-tree compares the two commits' trees: ancestry (force pushes, merges) does not matter.

@@ -192,7 +192,13 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
     elif after_rev is None and event is not None and event.get("after"):
         after_rev, source = event["after"], "push event"
     if after_rev is not None and _is_zeros(after_rev):
-        raise SettingsError("the push deleted the branch (after is all zeros): there is nothing to sync")
+        # A branch deletion: nothing of the branch's content changes anywhere, so nothing to send,
+        # and failing the job for it would only be noise. An empty range needs no git objects.
+        gone = str((event or {}).get("before") or "")
+        if not _HEX.match(gone):
+            raise SettingsError("after is all zeros (a deleted branch) and there is no before: pass --before/--after")
+        log("the push deleted the branch: nothing to sync")
+        return Range(gone, gone, f"{source} (branch deleted)")
     after = _ensure(runner, after_rev or "HEAD", "after", log)
 
     if settings.all_files:

@@ -111,11 +111,14 @@ def test_all_zeros_before_means_a_new_branch(tmp_path: Path, history: tuple[GitR
     assert plan_of(repo, before=ZEROS).before is None
 
 
-def test_branch_deletion_event_is_a_setup_error(tmp_path: Path, history: tuple[GitRepo, list[str]]) -> None:
-    repo, (_, _, c2) = history
-    ev = event_file(tmp_path, {"before": c2, "after": ZEROS, "deleted": True})
-    with pytest.raises(SettingsError, match="deleted the branch"):
-        plan_of(repo, event_path=ev, github_actions=True)
+def test_branch_deletion_event_is_an_empty_plan(tmp_path: Path, history: tuple[GitRepo, list[str]]) -> None:
+    repo, _ = history
+    gone = "ab" * 20  # the deleted branch's tip need not be in the clone
+    ev = event_file(tmp_path, {"before": gone, "after": ZEROS, "deleted": True})
+    log: list[str] = []
+    p = plan_of(repo, log, event_path=ev, github_actions=True)
+    assert (p.before, p.after, p.operations, p.rejected) == (gone, gone, [], [])
+    assert log == ["the push deleted the branch: nothing to sync"]
 
 
 def test_pull_request_event_compares_merge_base_with_head(tmp_path: Path, git_repo: GitRepo) -> None:
