@@ -92,7 +92,7 @@ def run_ours(data: bytes) -> dict[str, Image.Image]:
     from snail_backend.imaging import decode, make_variant_images
 
     im, _, hints = decode(data, max(SIZES.values()))
-    return make_variant_images(im, SIZES, hints["orientation"])
+    return make_variant_images(im, SIZES, hints["orientation"], hints["source_size"])
 
 
 def run_ours_encoded(data: bytes) -> dict[str, bytes]:
@@ -245,7 +245,7 @@ best = None
 for _ in range(int(sys.argv[6])):
     t0 = time.perf_counter()
     im, fmt, hints = m.decode(data, 1600)
-    imgs = m.make_variant_images(im, {"sg": 320, "md": 800, "lg": 1600}, 1)
+    imgs = m.make_variant_images(im, {"sg": 320, "md": 800, "lg": 1600}, 1, hints["source_size"])
     dt = time.perf_counter() - t0
     best = dt if best is None else min(best, dt)
 for k, v in imgs.items():

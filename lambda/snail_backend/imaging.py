@@ -56,6 +56,9 @@ _STD_LUMINANCE = (
 )
 
 
+_SWAPS = (Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90)
+
+
 class ConversionError(RuntimeError):
     """The image validated but its variants could not be made."""
 
@@ -154,16 +157,24 @@ def decode(data: bytes, largest: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> t
     return im, fmt, hints
 
 
-def make_variant_images(im: Image.Image, sizes: dict[str, int], orientation: int = 1) -> dict[str, Image.Image]:
-    """Largest first, each smaller one from the previous; oriented as displayed."""
+def make_variant_images(im: Image.Image, sizes: dict[str, int], orientation: int = 1,
+                        source_size: tuple[int, int] | None = None) -> dict[str, Image.Image]:
+    """Largest first, each smaller one from the previous; oriented as displayed.
+
+    Every target size is computed from the original's size (`source_size`, before any draft), so
+    the cascade never drifts from the original's aspect ratio by rounding twice.
+    """
     im = _working_mode(im)
+    width, height = source_size or im.size
     order = sorted(sizes, key=lambda t: sizes[t], reverse=True)
     transpose = _TRANSPOSE.get(orientation)
     out: dict[str, Image.Image] = {}
     source = im
     for kind in order:
-        # Sizes are applied to the displayed orientation; fitting the longest side is the same either way.
-        target = fit_within(source.width, source.height, sizes[kind])
+        # Fitting the longest side is the same before and after a 90-degree turn.
+        target = fit_within(width, height, sizes[kind])
+        if source is not im and transpose in _SWAPS:
+            target = target[1], target[0]  # `source` is already turned
         if target == source.size:
             resized = source.copy() if source is im else source
         else:
@@ -225,7 +236,7 @@ def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAUL
         width, height = hints["source_size"]
         if hints["orientation"] in (5, 6, 7, 8):
             width, height = height, width
-        images = make_variant_images(im, sizes, hints["orientation"])
+        images = make_variant_images(im, sizes, hints["orientation"], hints["source_size"])
         del im
         variants = {}
         for kind in sizes:

@@ -1,0 +1,169 @@
+"""Imaging on real generated files of every mode and format the backend meets."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageCms, ImageOps
+
+from helpers import image_bytes
+from snail_backend.imaging import (
+    ConversionError,
+    decode,
+    estimate_jpeg_quality,
+    fit_within,
+    render_variants,
+)
+
+SIZES = {"sg": 32, "md": 80, "lg": 160}
+
+
+def _open(data: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+@pytest.mark.parametrize(("w", "h", "side", "want"), [
+    (6000, 4000, 1600, (1600, 1067)), (4000, 6000, 1600, (1067, 1600)), (100, 50, 1600, (100, 50)),
+    (1600, 10, 320, (320, 2)), (3, 5000, 320, (1, 320)),
+])
+def test_fit_within_keeps_aspect_and_never_enlarges(w: int, h: int, side: int, want: tuple[int, int]) -> None:
+    assert fit_within(w, h, side) == want
+
+
+CASES = [
+    ("PNG", "RGBA", "RGBA"), ("PNG", "RGB", "RGB"), ("PNG", "LA", "LA"), ("PNG", "L", "L"),
+    ("PNG", "I;16", "I;16"), ("PNG", "1", "L"), ("PNG", "P", "RGB"),
+    ("JPEG", "RGB", "RGB"), ("JPEG", "L", "L"), ("JPEG", "CMYK", "CMYK"),
+    ("GIF", "P", "P"), ("BMP", "RGB", "RGB"), ("BMP", "1", "L"),
+    ("WEBP", "RGB", "RGB"), ("WEBP", "RGBA", "RGBA"),
+    ("TIFF", "RGB", "RGB"), ("TIFF", "CMYK", "CMYK"), ("TIFF", "I;16", "I;16"), ("TIFF", "LA", "LA"),
+]
+
+
+def _sample(fmt: str, mode: str) -> bytes:
+    if "A" not in mode:
+        return image_bytes(fmt, (300, 200), mode, seed=3)
+    im = _open(image_bytes("PNG", (300, 200), "RGB", seed=3)).convert(mode)
+    alpha = Image.linear_gradient("L").resize((300, 200))  # real transparency, kept by every encoder
+    im.putalpha(alpha)
+    buf = io.BytesIO()
+    im.save(buf, fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "mode", "variant_mode"), CASES)
+def test_every_mode_makes_fitting_variants_in_the_original_format(fmt: str, mode: str, variant_mode: str) -> None:
+    data = _sample(fmt, mode)
+    result = render_variants(data, SIZES)
+    assert (result.format, result.width, result.height) == (fmt, 300, 200)
+    for kind, side in SIZES.items():
+        v = result.variants[kind]
+        im = _open(v.data)
+        assert im.format == fmt
+        assert im.size == (v.width, v.height) == fit_within(300, 200, side)
+        assert im.mode == variant_mode
+        assert v.size == len(v.data)
+
+
+def test_small_images_are_never_enlarged() -> None:
+    result = render_variants(image_bytes("PNG", (50, 20)), {"sg": 320, "md": 800, "lg": 1600})
+    assert {(v.width, v.height) for v in result.variants.values()} == {(50, 20)}
+
+
+def _two_colour(size=(60, 40)) -> Image.Image:
+    im = Image.new("RGB", size, (255, 0, 0))
+    im.paste((0, 0, 255), (size[0] // 2, 0, size[0], size[1]))  # left red, right blue
+    return im
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_is_applied(orientation: int) -> None:
+    im = _two_colour()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif, quality=95)
+    result = render_variants(buf.getvalue(), {"sg": 10, "md": 20, "lg": 30})
+    expected = ImageOps.exif_transpose(_open(buf.getvalue()))
+    assert (result.width, result.height) == expected.size
+    lg = _open(result.variants["lg"].data).convert("RGB")
+    assert lg.size == fit_within(*expected.size, 30)
+    small_ref = expected.resize(lg.size)
+    for xy in [(1, 1), (lg.width - 2, lg.height - 2)]:
+        got, want = lg.getpixel(xy), small_ref.getpixel(xy)
+        assert all(abs(a - b) < 40 for a, b in zip(got, want, strict=True)), (xy, got, want)
+    assert 0x0112 not in _open(result.variants["lg"].data).getexif()  # pixels turned; no tag to turn them again
+
+
+def test_palette_transparency_survives() -> None:
+    im = Image.new("P", (100, 100), 0)
+    im.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    im.paste(1, (25, 25, 75, 75))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", transparency=0)
+    lg = _open(render_variants(buf.getvalue(), SIZES).variants["md"].data).convert("RGBA")
+    assert lg.getpixel((0, 0))[3] == 0 and lg.getpixel((40, 40)) == (0, 255, 0, 255)
+
+
+def test_gif_transparency_survives() -> None:
+    im = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    im.paste((0, 200, 0, 255), (25, 25, 75, 75))
+    buf = io.BytesIO()
+    im.save(buf, "GIF")
+    md = _open(render_variants(buf.getvalue(), SIZES).variants["md"].data)
+    rgba = md.convert("RGBA")
+    assert md.format == "GIF" and rgba.getpixel((0, 0))[3] == 0 and rgba.getpixel((40, 40))[3] == 255
+
+
+def test_sixteen_bit_grey_keeps_its_range() -> None:
+    im = Image.new("I;16", (200, 100), 40000)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    md = _open(render_variants(buf.getvalue(), SIZES).variants["md"].data)
+    assert md.mode == "I;16" and abs(md.getpixel((10, 10)) - 40000) <= 1
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animated_images_give_still_variants_of_the_first_frame(fmt: str) -> None:
+    frames = [Image.new("RGB", (120, 80), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))]
+    buf = io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert _open(buf.getvalue()).n_frames == 3
+    for v in render_variants(buf.getvalue(), SIZES).variants.values():
+        im = _open(v.data)
+        assert getattr(im, "n_frames", 1) == 1
+        r, g, b = im.convert("RGB").getpixel((5, 5))
+        assert r > 200 and g < 40 and b < 40
+
+
+@pytest.mark.parametrize("quality", [40, 60, 75, 92])
+def test_jpeg_quality_is_estimated_from_quantization_tables(quality: int) -> None:
+    im = _open(image_bytes("JPEG", (64, 64), quality=quality))
+    assert estimate_jpeg_quality(im.quantization) == quality
+
+
+def test_jpeg_variants_keep_the_originals_quality_subsampling_and_icc_profile() -> None:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = image_bytes("JPEG", (400, 300), quality=70, subsampling=0, icc_profile=icc)
+    md = _open(render_variants(data, SIZES).variants["md"].data)
+    from PIL import JpegImagePlugin
+
+    assert estimate_jpeg_quality(md.quantization) == 70
+    assert JpegImagePlugin.get_sampling(md) == 0
+    assert md.info.get("icc_profile") == icc
+
+
+def test_jpeg_is_decoded_at_a_reduced_scale_still_at_least_the_largest_variant() -> None:
+    data = image_bytes("JPEG", (2400, 1600))
+    im, fmt, hints = decode(data, 320)
+    assert fmt == "JPEG" and hints["source_size"] == (2400, 1600)
+    assert 320 <= im.width < 2400 and im.height >= 213
+
+
+def test_damaged_image_raises_conversion_error() -> None:
+    data = image_bytes("PNG", (300, 300))
+    with pytest.raises(ConversionError):
+        render_variants(data[: len(data) // 2], SIZES)
