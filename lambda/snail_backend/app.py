@@ -32,13 +32,16 @@ from .validation import ImageInfo, InvalidImage, validate_image
 log = logging.getLogger(__name__)
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# A collector's lease outlives the longest function timeout of the stack (300 s for S3 events), so
+# a collection is taken over only from a collector that can no longer be running.
+LEASE_SECONDS = 330.0
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # presigned uploads; the pixel limit bounds real images well below
 
 
 class Backend:
     def __init__(self, config: BackendConfig, *, s3, dynamodb, render: Callable[[bytes], Rendition] | None = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 lease_seconds: float = 60.0, wait_seconds: float = 20.0):
+                 lease_seconds: float = LEASE_SECONDS, wait_seconds: float = 20.0):
         self.config = config
         self.storage = Storage(s3, config.bucket, immutable=config.key_scheme == "hash")
         self.catalog = Catalog(dynamodb, config.table)
@@ -168,6 +171,7 @@ class Backend:
         """Process ObjectCreated notifications under images/incoming/. Errors worth a retry raise
         (Lambda retries asynchronous invocations); everything final removes the incoming object."""
         outcomes = []
+        self.registry.sweep()
         for record in event.get("Records") or []:
             s3 = record.get("s3") or {}
             key = unquote_plus((s3.get("object") or {}).get("key", ""))
