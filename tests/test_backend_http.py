@@ -9,8 +9,9 @@ import os
 
 import pytest
 import requests
-from helpers import image_bytes
 from moto import mock_aws
+
+from helpers import image_bytes
 from snail_backend.http import MAX_DIRECT_BODY
 from snail_backend.imaging import ConversionError, render_variants
 from test_backend_support import (
@@ -93,6 +94,15 @@ def test_invalid_image_is_400_and_stores_nothing(world: World) -> None:
     status, body = world.put("broken.png", b"\x89PNG\r\n\x1a\n not really")
     assert (status, body["error"]) == (400, "invalid_image")
     assert "broken.png" in body["message"]
+    assert world.object_keys() == set() and world.items() == []
+
+
+def test_truncated_image_is_400_invalid_image_and_stores_nothing(world: World) -> None:
+    # The header is fine; only decoding the pixels (once, for the variants) finds the damage.
+    data = image_bytes("JPEG", (400, 300), seed=3)
+    status, body = world.put("cut.jpg", data[: len(data) // 2])
+    assert (status, body["error"]) == (400, "invalid_image")
+    assert "truncated" in body["message"]
     assert world.object_keys() == set() and world.items() == []
 
 

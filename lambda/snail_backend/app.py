@@ -23,7 +23,7 @@ from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path
 from .http import MAX_DIRECT_BODY, ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS, HttpError, Request, json_response, parse_event
-from .imaging import Rendition, orientation_of, render_variants
+from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
 from .storage import Storage
@@ -121,7 +121,9 @@ class Backend:
 
     def _validate(self, data: bytes, path: str) -> ImageInfo:
         try:
-            return validate_image(data, path, max_pixels=self.config.max_image_pixels)
+            # Header checks only: the pixels are decoded once, for the variants (registry.put),
+            # where a damaged file is still refused as invalid_image before anything is stored.
+            return validate_image(data, path, max_pixels=self.config.max_image_pixels, load=False)
         except InvalidImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
 
@@ -132,6 +134,8 @@ class Backend:
             result = self.registry.put(req)
         except ProcessingFailed as exc:
             raise HttpError(500, "processing_failed", f"{path}: {exc}", registration=exc.registration) from None
+        except UndecodableImage as exc:
+            raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
         body = dict(result.registration, duplicate=result.duplicate, unchanged=result.unchanged)
         if result.stale:
             body["stale"] = True

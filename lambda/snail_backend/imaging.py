@@ -63,6 +63,10 @@ class ConversionError(RuntimeError):
     """The image validated but its variants could not be made."""
 
 
+class UndecodableImage(ConversionError):
+    """The pixels cannot be decoded (damaged or truncated): an invalid image, not a failure."""
+
+
 @dataclass(frozen=True)
 class Variant:
     data: bytes
@@ -230,9 +234,20 @@ def encode(im: Image.Image, fmt: str, hints: dict) -> bytes:
 
 
 def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAULT_MAX_PIXELS) -> Rendition:
-    """The whole pipeline: decode once, resize in cascade, encode in the original's format."""
+    """The whole pipeline: decode once, resize in cascade, encode in the original's format.
+
+    Raises UndecodableImage when the bytes cannot be decoded (a damaged or truncated file: the
+    request's fault) and ConversionError when making or encoding the variants failed.
+    """
+    errors = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError,
+              Image.DecompressionBombWarning)
     try:
         im, fmt, hints = decode(data, max(sizes.values()), max_pixels)
+    except ConversionError:
+        raise
+    except errors as exc:
+        raise UndecodableImage(f"damaged or truncated image: {exc}") from exc
+    try:
         width, height = hints["source_size"]
         if hints["orientation"] in (5, 6, 7, 8):
             width, height = height, width
@@ -244,7 +259,6 @@ def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAUL
             variants[kind] = Variant(encode(vim, fmt, hints), vim.width, vim.height)
     except ConversionError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except (*errors, MemoryError) as exc:
         raise ConversionError(f"could not make the variants: {exc}") from exc
     return Rendition(fmt, width, height, variants)

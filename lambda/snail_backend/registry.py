@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .catalog import HEAD, MARK, REF, Catalog, Conflict, values
-from .imaging import ConversionError, Rendition
+from .imaging import ConversionError, Rendition, UndecodableImage
 from .naming import IMAGE_TYPES, image_id, object_key, stored_name
 from .storage import Storage
 
@@ -95,6 +95,7 @@ class Registry:
     # ------------------------------------------------------------------ put
     def put(self, req: PutRequest) -> PutResult:
         deadline = self.clock() + self.wait_seconds
+        first: Rendition | ConversionError | None = None
         while True:
             head = self.catalog.get_head(req.path)
             live = head is not None and head["State"] != DELETED
@@ -104,9 +105,11 @@ class Registry:
                     if head["State"] == COMPLETED:
                         return PutResult(registration(head), unchanged=True)
                     # pending (interrupted) or failed: the same request again repairs it.
-                    return self._process(req, head, duplicate=False)
+                    return self._process(req, head, duplicate=False, first=self._first_render(req, first))
                 if req.issued_ms is not None and head.get("Issued", 0) > req.issued_ms:
                     return PutResult(registration(head), stale=True)
+            # Decode before anything is stored: a damaged file is refused (UndecodableImage) untouched.
+            first = self._first_render(req, first)
             try:
                 new_head, duplicate, owned = self._acquire(req, head if live else None, head if not live else None)
             except Conflict:
@@ -116,7 +119,7 @@ class Registry:
                 self._wait_for_collection(busy.name, deadline)
                 continue
             self._finish_collections(new_head, owned)
-            return self._process(req, new_head, duplicate=duplicate)
+            return self._process(req, new_head, duplicate=duplicate, first=first)
 
     def _acquire(self, req: PutRequest, old: dict | None, tombstone: dict | None) -> tuple[dict, bool, dict]:
         """One transaction: take a reference on the new name, replace the head, record the raw row
@@ -183,16 +186,31 @@ class Registry:
                                     "attribute_exists(ImageId)", names={"#s": "Status"}, vals=values(deleted=DELETED))
                 for t in head.get("Rows", [])]
 
-    def _process(self, req: PutRequest, head: dict, *, duplicate: bool) -> PutResult:
+    def _first_render(self, req: PutRequest, first: Rendition | ConversionError | None) -> Rendition | ConversionError:
+        """The first conversion attempt (once per request); UndecodableImage propagates."""
+        if first is not None:
+            return first
+        try:
+            return self.render(req.data)
+        except UndecodableImage:
+            raise
+        except (ConversionError, MemoryError) as exc:
+            log.warning("%s: conversion attempt 1 failed: %s", req.path, exc)
+            return exc if isinstance(exc, ConversionError) else ConversionError(str(exc))
+
+    def _process(self, req: PutRequest, head: dict, *, duplicate: bool,
+                 first: Rendition | ConversionError) -> PutResult:
         """Store the raw object and the variants, then mark everything completed in one transaction."""
         name, gen = head["Name"], head["Gen"]
         self.storage.put("raw", name, req.data, req.content_type, sha256=req.sha256, width=req.width,
                          height=req.height)
-        rendition, error = None, ""
-        for attempt in range(1, self.attempts + 1):
+        rendition = first if isinstance(first, Rendition) else None
+        error = f"conversion failed after 1 attempt(s): {first}"
+        for attempt in range(2, self.attempts + 1):
+            if rendition is not None:
+                break
             try:
                 rendition = self.render(req.data)
-                break
             except (ConversionError, MemoryError) as exc:
                 error = f"conversion failed after {attempt} attempt(s): {exc}"
                 log.warning("%s: %s", req.path, error)

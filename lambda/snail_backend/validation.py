@@ -32,8 +32,13 @@ class ImageInfo:
     frames: int
 
 
-def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
-    """Check `data` as the image named `filename`; raise InvalidImage with the reason."""
+def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                   load: bool = True) -> ImageInfo:
+    """Check `data` as the image named `filename`; raise InvalidImage with the reason.
+
+    `load=False` checks the header only (format, size, limit): the backend then decodes the pixels
+    once, for the variants, and treats a decoding failure there as an invalid image.
+    """
     expected = format_for_path(filename)
     if expected is None:
         raise InvalidImage("not an image: the extension is not one of png, jpg, jpeg, gif, bmp, webp, tif, tiff")
@@ -57,7 +62,8 @@ def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_
                     )
                 frames = getattr(im, "n_frames", 1)
                 mode = im.mode
-                im.load()  # decodes the first frame fully: a truncated file fails here
+                if load:
+                    im.load()  # decodes the first frame fully: a truncated file fails here
     except InvalidImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
