@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from helpers import image_bytes
+from snail_backend import imaging
 from snail_backend.imaging import (
     ConversionError,
     decode,
@@ -161,6 +162,28 @@ def test_jpeg_is_decoded_at_a_reduced_scale_still_at_least_the_largest_variant()
     im, fmt, hints = decode(data, 320)
     assert fmt == "JPEG" and hints["source_size"] == (2400, 1600)
     assert 320 <= im.width < 2400 and im.height >= 213
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "CMYK", "I;16"])
+def test_parallel_strips_resize_like_one_resize(mode: str) -> None:
+    noise = Image.effect_noise((2000, 1500), 60)
+    im = Image.merge("RGB", [noise, noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT), noise.rotate(180)])
+    if mode in ("RGBA", "LA"):
+        im = im.convert(mode)
+        im.putalpha(noise)
+    else:
+        im = im.convert(mode)
+    whole = im.resize((1000, 750), imaging.RESAMPLE, reducing_gap=imaging.REDUCING_GAP)
+    strips = imaging.resize(im, (1000, 750), imaging.REDUCING_GAP)
+    assert strips.mode == whole.mode == im.mode and strips.size == whole.size
+    assert _max_difference(whole, strips) <= 1
+
+
+def _max_difference(a: Image.Image, b: Image.Image) -> int:
+    if a.mode.startswith("I"):
+        return max(abs(x - y) for x, y in zip(a.get_flattened_data(), b.get_flattened_data(), strict=True))
+    extrema = ImageChops.difference(a, b).getextrema()
+    return max(hi for _, hi in extrema) if isinstance(extrema[0], tuple) else extrema[1]
 
 
 def test_damaged_image_raises_conversion_error() -> None:
