@@ -42,9 +42,9 @@ PNG_COMPRESS_LEVEL = 4  # measured: the size of level 6 (Pillow's default) in le
 
 # Pillow releases the GIL while resampling, so horizontal strips of one large resize run on
 # several cores at once (resize with `box` reads the filter's support beyond the strip, so the
-# strips join seamlessly). Worth it from about half a megapixel of output; needs >= 2 vCPUs
+# strips join seamlessly). Worth it from about a quarter megapixel of output; needs >= 2 vCPUs
 # (Lambda gives 2 from 1769 MB of memory), and costs nothing measurable with one.
-PARALLEL_MIN_PIXELS = 500_000
+PARALLEL_MIN_PIXELS = 250_000
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -107,6 +107,14 @@ def fit_within(width: int, height: int, longest: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def _scaled_table(quality: int) -> tuple[int, ...]:
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return tuple(min(255, max(1, (std * scale + 50) // 100)) for std in _STD_LUMINANCE)
+
+
+_SCALED_TABLES = [(q, _scaled_table(q)) for q in range(1, 101)]
+
+
 def estimate_jpeg_quality(qtables: dict[int, object] | None) -> int | None:
     """The libjpeg quality whose scaled standard table is nearest the luminance table, or None."""
     if not qtables or 0 not in qtables:
@@ -115,11 +123,8 @@ def estimate_jpeg_quality(qtables: dict[int, object] | None) -> int | None:
     if len(table) != 64:
         return None
     best, best_err = None, None
-    for quality in range(1, 101):
-        scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-        err = 0
-        for std, actual in zip(_STD_LUMINANCE, table, strict=True):
-            err += abs(min(255, max(1, (std * scale + 50) // 100)) - actual)
+    for quality, scaled in _SCALED_TABLES:
+        err = sum(abs(a - b) for a, b in zip(scaled, table, strict=True))
         if best_err is None or err < best_err:
             best, best_err = quality, err
     return best
