@@ -61,9 +61,10 @@ def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]],
 
     `plan` lists every image at `after` as a put. A put is needed when the catalog lacks the path,
     holds another hash, or holds it in a state other than completed (failed or stuck pending).
-    A catalog entry whose path the repository no longer has at all is deleted; paths the plan
-    knows but does not send (rejected, skipped, excluded) are left alone: they are still there.
-    So are catalog paths outside the include/exclude globs (`out_of_scope`): not ours to manage.
+    A catalog entry whose path is no longer a sendable image at `after` is deleted: gone, or now a
+    symlink or submodule (a diff sync of that change deletes it too). Paths whose image is still
+    there but refused (rejected: broken, LFS pointer) are left alone, as a diff sync leaves them,
+    and so are catalog paths outside the include/exclude globs (`out_of_scope`): not ours to manage.
     """
     live: dict[str, Mapping[str, Any]] = {}
     for entry in catalog:
@@ -78,8 +79,10 @@ def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]],
             same.append(op)
         else:
             puts.append(op)
+    # Not plan.skipped: with every tracked file listed, a skipped image path is a symlink or a
+    # submodule (never sent), and the out-of-scope ones are kept by `out_of_scope` below.
     known = {op.path for op in plan.operations}
-    known.update(f.path for f in [*plan.rejected, *plan.skipped, *plan.warnings])
+    known.update(f.path for f in [*plan.rejected, *plan.warnings])
     deletes = [Operation("delete", path, "D") for path in sorted(live) if path not in known and not out_of_scope(path)]
     return deletes, puts, same
 
