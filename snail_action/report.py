@@ -154,7 +154,8 @@ def add_mask(value: str, stream: TextIO | None = None) -> None:
     """Tell the runner to hide `value` in every later log line (before anything could print it)."""
     for part in value.splitlines() or [value]:
         if part.strip():
-            print(f"::add-mask::{part}", file=stream or sys.stdout, flush=True)
+            # The runner unescapes command data (%25 -> %): a `%` in the secret must be sent escaped.
+            print(f"::add-mask::{escape_data(part.strip())}", file=stream or sys.stdout, flush=True)
 
 
 def write_outputs(path: Path, values: Mapping[str, object]) -> None:
@@ -174,9 +175,19 @@ def outputs_for(report: SyncReport, results_path: Path | None) -> dict[str, obje
 
 # -- the job summary ----------------------------------------------------------------------------
 
+# Inline markdown only: a table cell holds no blocks, so `#`, `-`, `+` and `.` mean nothing there.
+_MARKDOWN_SPECIAL = frozenset("\\`*_[]()!~|")
+
+
 def _cell(text: object) -> str:
+    """Text shown as itself in a table cell: a file name is data, never markdown or HTML.
+
+    One line (display_path escapes newlines), `&<>` as entities (no tags, no entity tricks), and a
+    backslash before every character markdown gives a meaning to, `|` included (it ends a cell).
+    """
     s = display_path(str(text)) if text is not None else ""
-    return s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in s)
 
 
 _ICON = {"completed": "✅", "unchanged": "➖", "deleted": "🗑️", "failed": "❌", "rejected": "⛔", "planned": "📝"}

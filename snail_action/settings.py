@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 NON_IMAGE_POLICIES = ("fail", "warn", "ignore")
@@ -22,16 +22,16 @@ def _bool(name: str, value: str) -> bool:
         return True
     if v in ("", "0", "false", "no", "off"):
         return False
-    raise SettingsError(f"{name}={value!r} is not a boolean: use true or false")
+    raise SettingsError(f"{name}: {value!r} is not a boolean: use true or false")
 
 
 def _int(name: str, value: str, minimum: int = 1) -> int:
     try:
         n = int(value.strip())
     except ValueError:
-        raise SettingsError(f"{name}={value!r} is not a whole number") from None
+        raise SettingsError(f"{name}: {value!r} is not a whole number") from None
     if n < minimum:
-        raise SettingsError(f"{name}={value!r} must be at least {minimum}")
+        raise SettingsError(f"{name}: {value!r} must be at least {minimum}")
     return n
 
 
@@ -51,7 +51,9 @@ class Settings:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     api_url: str | None = None
-    api_key: str | None = None
+    # repr=False: a settings object in a log line, a traceback's locals or a test failure must not
+    # show the key (a dataclass repr prints every field).
+    api_key: str | None = field(default=None, repr=False)
     sign_aws: bool = False
     aws_region: str | None = None
     mode: str = "diff"
@@ -69,7 +71,18 @@ class Settings:
         if self.mode not in MODES:
             raise SettingsError(f"mode={self.mode!r}: use one of {', '.join(MODES)}")
         if self.concurrency < 1:
-            raise SettingsError("concurrency must be at least 1")
+            raise SettingsError(f"concurrency={self.concurrency}: must be at least 1")
+        if self.direct_upload_limit < 1:
+            raise SettingsError(f"direct-upload-limit={self.direct_upload_limit}: must be a positive number of bytes")
+        if self.api_key is not None:
+            # A secret pasted with a trailing newline is the usual mistake: surrounding whitespace is
+            # never part of an API key. Anything else unprintable could not go in an HTTP header, and
+            # requests' error would quote the key: refuse it here without showing it.
+            key = self.api_key.strip() or None
+            if key is not None and not all(c.isprintable() and not c.isspace() for c in key):
+                raise SettingsError("api-key contains spaces or control characters: copy the key again "
+                                    "(the value is not shown)")
+            object.__setattr__(self, "api_key", key)
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -91,15 +104,15 @@ class Settings:
         if region:
             kw["aws_region"] = region
         if (v := get("SNAIL_ALL")) is not None:
-            kw["all_files"] = _bool("SNAIL_ALL", v)
+            kw["all_files"] = _bool("all (SNAIL_ALL)", v)
         if (v := get("SNAIL_SIGN_AWS")) is not None:
-            kw["sign_aws"] = _bool("SNAIL_SIGN_AWS", v)
+            kw["sign_aws"] = _bool("aws-sign (SNAIL_SIGN_AWS)", v)
         if (v := get("SNAIL_DRY_RUN")) is not None:
-            kw["dry_run"] = _bool("SNAIL_DRY_RUN", v)
+            kw["dry_run"] = _bool("dry-run (SNAIL_DRY_RUN)", v)
         if (v := get("SNAIL_CONCURRENCY")) is not None:
-            kw["concurrency"] = _int("SNAIL_CONCURRENCY", v)
+            kw["concurrency"] = _int("concurrency (SNAIL_CONCURRENCY)", v)
         if (v := get("SNAIL_DIRECT_UPLOAD_LIMIT")) is not None:
-            kw["direct_upload_limit"] = _int("SNAIL_DIRECT_UPLOAD_LIMIT", v)
+            kw["direct_upload_limit"] = _int("direct-upload-limit (SNAIL_DIRECT_UPLOAD_LIMIT)", v)
         if (v := get("SNAIL_INCLUDE")) is not None:
             kw["include"] = _globs(v)
         if (v := get("SNAIL_EXCLUDE")) is not None:

@@ -236,7 +236,8 @@ def test_bad_input_is_a_one_line_setup_error(tmp_path):
                     {"api-url": "http://127.0.0.1:9", "api-key": "k", "concurrency": "lots"})
     runner.run()
     assert runner.logs[-1].returncode == 2
-    assert "::error title=snail-images setup::SNAIL_CONCURRENCY='lots' is not a whole number" in runner.logs[-1].stdout
+    expected = "::error title=snail-images setup::concurrency (SNAIL_CONCURRENCY): 'lots' is not a whole number"
+    assert expected in runner.logs[-1].stdout
 
 
 @pytest.mark.slow

@@ -99,3 +99,19 @@ def test_results_json_survives_a_name_that_is_not_utf8(tmp_path):
     path = tmp_path / "results.json"
     write_results(path, report_with(Result("put", name, "rejected", None, None, "not UTF-8")))
     assert json.loads(path.read_text())["results"][0]["outcome"] == "rejected"
+
+
+def test_summary_cells_are_data_never_markdown_or_html():
+    names = ["![t](http://evil.example/t.png).png", "<img src=x onerror=alert(1)>.png", "**bold**_i_`c`~s~.png",
+             "line\nbreak | cell.png", "&lt;ent&gt;.png", "[link](javascript:alert(1)).png"]
+    r = report_with(*[Result("put", n, "failed", 400, None, f"server said: {n}") for n in names])
+    md = summary_markdown(r)
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ❌")]
+    assert len(rows) == len(names)  # a newline in a name never starts a new line of markdown
+    for row in rows:
+        cells = row.split(" | ")
+        assert len(cells) == 7  # `|` inside a name or message never makes a new cell (only `\|`)
+    for bad in ("![", "](", "<img", "**", "`c`", "&lt;ent", "[link]"):
+        assert bad not in md
+    assert "\\!\\[t\\]\\(http://evil.example/t.png\\).png" in md
+    assert "&amp;lt;ent&amp;gt;.png" in md
