@@ -67,12 +67,20 @@ class ApiResponse:
 
     @property
     def error_message(self) -> str:
-        """The server's error in one line: `code: message`, or the start of the body."""
+        """The server's error in one line: `code: message` (the API's JSON, or S3's XML), or the body's start."""
         if isinstance(self.body, dict) and ("error" in self.body or "message" in self.body):
             code = self.body.get("error") or ""
             msg = self.body.get("message") or ""
             return f"{code}: {msg}" if code and msg else str(code or msg)
+        code, msg = _xml_field(self.text, "Code"), _xml_field(self.text, "Message")
+        if code or msg:  # S3 answers a presigned PUT with <Error><Code>..</Code><Message>..</Message>
+            return f"{code}: {msg}" if code and msg else code or msg
         return " ".join(self.text.split())[:200] or f"HTTP {self.status}"
+
+
+def _xml_field(text: str, name: str) -> str:
+    m = re.search(rf"<{name}>([^<]{{0,300}})</{name}>", text or "")
+    return " ".join(m.group(1).split()) if m else ""
 
 
 def encode_path(path: str) -> str:

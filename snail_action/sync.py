@@ -141,20 +141,30 @@ class _Applier:
         return result
 
     def _put_large(self, op: Operation, data: bytes) -> Result:
-        """POST /uploads, the bytes straight to storage with the presigned URL, then wait for processing."""
-        up = self.client.create_upload(op.path, op.content_type or "application/octet-stream", len(data),
-                                       op.sha256 or "")
-        if not up.ok:
-            return Result("put", op.path, "failed", up.status, None, f"upload request refused: {up.error_message}")
-        body = up.body if isinstance(up.body, dict) else {}
-        url, method = body.get("url"), body.get("method") or "PUT"
-        if not isinstance(url, str):
-            return Result("put", op.path, "failed", up.status, None, "upload request answered without a URL")
-        sent = self.client.upload_presigned(url, method, body.get("headers") or {}, data)
-        if not sent.ok:
-            return Result("put", op.path, "failed", sent.status, None,
-                          f"presigned upload to storage failed: HTTP {sent.status} {sent.error_message}")
-        return self._wait(op)
+        """POST /uploads, the bytes straight to storage with the presigned URL, then wait for processing.
+
+        A 403 from storage usually means the URL expired before its turn came (a long queue, a slow
+        runner; it lives UPLOAD_URL_EXPIRES seconds): a fresh URL is asked for once before giving up.
+        """
+        for fresh in (False, True):
+            up = self.client.create_upload(op.path, op.content_type or "application/octet-stream", len(data),
+                                           op.sha256 or "")
+            if not up.ok:
+                return Result("put", op.path, "failed", up.status, None,
+                              f"upload request refused: {up.error_message}")
+            body = up.body if isinstance(up.body, dict) else {}
+            url, method = body.get("url"), body.get("method") or "PUT"
+            if not isinstance(url, str):
+                return Result("put", op.path, "failed", up.status, None, "upload request answered without a URL")
+            headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
+            sent = self.client.upload_presigned(url, method, headers, data)
+            if sent.ok:
+                return self._wait(op)
+            if sent.status != 403 or fresh:
+                again = " (with a fresh upload URL too)" if fresh else ""
+                return Result("put", op.path, "failed", sent.status, None,
+                              f"presigned upload to storage failed{again}: HTTP {sent.status} {sent.error_message}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, op: Operation) -> Result:
         """Poll GET until the registration of this content is completed or failed."""

@@ -97,6 +97,8 @@ class FakeApi:
         self.fail: dict[str, tuple[int, dict]] = {}  # path -> (status, body) answered to its PUT
         self.pending_uploads: dict[str, tuple[str, str]] = {}  # token -> (path, sha256)
         self.polls_before_done = 1
+        self.s3_replies: list[Reply] = []  # answered, in order, to presigned PUTs before any is accepted
+        self.fail_processing: dict[str, str] = {}  # path -> error_message its processing ends with
         self._polls: dict[str, int] = {}
         self.in_flight = 0
         self.max_in_flight = 0
@@ -140,6 +142,8 @@ class FakeApi:
     def _route(self, req: Received) -> Reply:
         target = req.path
         if target.startswith("/s3/"):
+            if self.s3_replies:
+                return self.s3_replies.pop(0)
             token = target[4:].split("?")[0]
             path, sha = self.pending_uploads.pop(token)
             if self._sha(req.body) != sha:
@@ -173,7 +177,9 @@ class FakeApi:
                 if item["status"] == "pending":
                     self._polls[path] += 1
                     if self._polls[path] > self.polls_before_done:
-                        item["status"] = "completed"
+                        item["status"] = "failed" if path in self.fail_processing else "completed"
+                if item["status"] == "failed":
+                    return Reply(200, {**self.registration(path), "error_message": self.fail_processing.get(path)})
                 return Reply(200, self.registration(path))
         if target == "/uploads" and req.method == "POST":
             body = json.loads(req.body)

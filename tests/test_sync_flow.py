@@ -342,3 +342,59 @@ def test_reconcile_leaves_catalog_paths_outside_the_globs_alone(git_repo, api):
     outcomes = {(r.op, r.path): r.outcome for r in report.results}
     assert outcomes == {("put", "photos/a.png"): "completed", ("delete", "photos/gone.png"): "deleted"}
     assert "legacy/old.png" in api.catalog
+
+
+S3_EXPIRED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+              b"<Message>Request has expired</Message><Expires>2026-01-01T00:00:00Z</Expires></Error>")
+
+
+def _one_large(git_repo):
+    before = git_repo.commit("empty")
+    data = image_bytes("PNG", size=(64, 64), seed=3)
+    git_repo.write("big.png", data)
+    return before, git_repo.commit(), data
+
+
+def test_expired_upload_url_is_replaced_by_a_fresh_one_once(git_repo, api):
+    from httpstub import Reply
+
+    before, after, data = _one_large(git_repo)
+    api.s3_replies = [Reply(403, S3_EXPIRED)]
+    report, _ = run(settings_for(git_repo, api, before=before, after=after, direct_upload_limit=10))
+    (r,) = report.results
+    assert r.outcome == "completed"
+    assert [x.path for x in api.sent("POST")] == ["/uploads", "/uploads"]
+    assert [x.body for x in api.received if x.path.startswith("/s3/")] == [data, data]
+
+
+def test_storage_refusing_the_upload_twice_fails_with_s3s_own_words(git_repo, api):
+    from httpstub import Reply
+
+    before, after, _ = _one_large(git_repo)
+    api.s3_replies = [Reply(403, S3_EXPIRED), Reply(403, S3_EXPIRED)]
+    report, _ = run(settings_for(git_repo, api, before=before, after=after, direct_upload_limit=10))
+    (r,) = report.results
+    assert r.outcome == "failed" and r.http_status == 403
+    assert r.message == ("presigned upload to storage failed (with a fresh upload URL too): "
+                         "HTTP 403 AccessDenied: Request has expired")
+    assert "X-Amz-Signature" not in r.message  # the presigned URL is a credential
+
+
+def test_storage_error_other_than_403_is_not_asked_again(git_repo, api):
+    from httpstub import Reply
+
+    before, after, _ = _one_large(git_repo)
+    api.s3_replies = [Reply(400, b"<Error><Code>EntityTooLarge</Code><Message>too big</Message></Error>")]
+    report, _ = run(settings_for(git_repo, api, before=before, after=after, direct_upload_limit=10))
+    (r,) = report.results
+    assert r.outcome == "failed" and r.message.endswith("HTTP 400 EntityTooLarge: too big")
+    assert len(api.sent("POST")) == 1
+
+
+def test_large_upload_whose_processing_fails_reports_the_backends_reason(git_repo, api):
+    before, after, _ = _one_large(git_repo)
+    api.fail_processing["big.png"] = "invalid_image: cannot identify image file"
+    report, _ = run(settings_for(git_repo, api, before=before, after=after, direct_upload_limit=10))
+    (r,) = report.results
+    assert r.outcome == "failed"
+    assert r.message == "invalid_image: cannot identify image file"
