@@ -159,6 +159,7 @@ class ApiClient:
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (10.0, 120.0),
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         on_retry: Callable[[str, str], None] | None = None,
     ):
@@ -184,6 +185,7 @@ class ApiClient:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self._on_retry = on_retry
@@ -255,7 +257,7 @@ class ApiClient:
     def _send(self, method: str, url: str, *, data: bytes | None, headers: dict[str, str],
               authenticate: bool) -> ApiResponse:
         policy = self.retry
-        started = time.monotonic()
+        started = self._clock()
         attempt = 0
         while True:
             attempt += 1
@@ -278,7 +280,7 @@ class ApiClient:
             with self._rng_lock:
                 jitter = policy.backoff(attempt - 1, self._rng)
             delay = jitter if wait is None else max(wait, jitter)
-            remaining = policy.total_seconds - (time.monotonic() - started)
+            remaining = policy.total_seconds - (self._clock() - started)
             if delay > remaining:
                 # Out of time: report what the last attempt got instead of waiting past the budget.
                 if failure.startswith("HTTP"):

@@ -285,3 +285,54 @@ def test_errors_never_contain_the_api_key():
             c.get_image("a.png")
     assert KEY not in str(info.value)
     assert KEY not in repr(info.value)
+
+
+class FakeClock:
+    """Time that passes only when the client sleeps (plus a fixed cost per request), to test budgets."""
+
+    def __init__(self, per_call: float = 0.0):
+        self.now, self.per_call, self.sleeps = 1000.0, per_call, []
+
+    def __call__(self) -> float:
+        self.now += self.per_call
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_total_time_bounds_the_retries_however_many_attempts_are_allowed():
+    clock = FakeClock(per_call=4.0)  # each look at the clock: an attempt that took seconds to fail
+    policy = RetryPolicy(attempts=1000, base_delay=5.0, max_delay=5.0, total_seconds=60)
+    with StubServer(fails_then_ok(10**6, 503)) as srv, \
+            client(srv.url, retry=policy, sleep=clock.sleep, clock=clock) as c:
+        resp = c.get_image("a.png")
+    assert resp.status == 503  # the last answer, returned once the budget is spent
+    assert 2 <= len(srv.received) < 20
+    assert sum(clock.sleeps) <= 60
+
+
+def test_connection_failures_end_with_a_clear_error_once_the_budget_is_spent():
+    clock = FakeClock(per_call=10.0)
+    with StubServer(lambda r, i: Reply()) as srv:
+        url = srv.url
+    policy = RetryPolicy(attempts=1000, base_delay=1.0, max_delay=1.0, total_seconds=30)
+    with client(url, retry=policy, sleep=clock.sleep, clock=clock) as c, \
+            pytest.raises(ApiError, match=r"GET /images/a.png: gave up after \d+ attempts in 30s \(ConnectionError\)"):
+        c.get_image("a.png")
+
+
+def test_retry_log_lines_name_method_and_path_never_the_key_or_a_presigned_query():
+    lines: list[str] = []
+    def every_first_try_fails(req, i):
+        return Reply(503, {"message": "busy"}) if i % 2 == 0 else Reply(200, {})
+
+    with StubServer(every_first_try_fails) as srv, \
+            client(srv.url, on_retry=lambda what, why: lines.append(f"{what}: {why}")) as c:
+        c.get_image("사진/a b.png")
+        c.upload_presigned(srv.url + "/bucket/k?X-Amz-Signature=SIGNATURE&X-Amz-Credential=CRED", "PUT", {}, b"x")
+    assert len(lines) == 2
+    assert lines[0].startswith("GET /images/%EC%82%AC%EC%A7%84/a%20b.png: HTTP 503; retry 1 in ")
+    assert lines[1].startswith("PUT /bucket/k: HTTP 503; retry 1 in ")
+    assert not any(KEY in ln or "SIGNATURE" in ln or "CRED" in ln for ln in lines)
