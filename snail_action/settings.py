@@ -76,12 +76,12 @@ class Settings:
             raise SettingsError(f"direct-upload-limit={self.direct_upload_limit}: must be a positive number of bytes")
         if self.api_key is not None:
             # A secret pasted with a trailing newline is the usual mistake: surrounding whitespace is
-            # never part of an API key. Anything else unprintable could not go in an HTTP header, and
-            # requests' error would quote the key: refuse it here without showing it.
+            # never part of an API key. Anything else that is not printable ASCII cannot go in an HTTP
+            # header as is, and the HTTP library's error might quote the key: refuse it here, unshown.
             key = self.api_key.strip() or None
-            if key is not None and not all(c.isprintable() and not c.isspace() for c in key):
-                raise SettingsError("api-key contains spaces or control characters: copy the key again "
-                                    "(the value is not shown)")
+            if key is not None and not all(c.isascii() and c.isprintable() and not c.isspace() for c in key):
+                raise SettingsError("api-key contains spaces, control or non-ASCII characters: copy the key "
+                                    "again (the value is not shown)")
             object.__setattr__(self, "api_key", key)
 
     @classmethod

@@ -34,7 +34,7 @@ def test_a_pasted_key_loses_its_surrounding_whitespace():
     assert Settings(api_key=" \n").api_key is None
 
 
-@pytest.mark.parametrize("bad", [f"{KEY} other", f"{KEY}\nsecond", f"{KEY}\x00"])
+@pytest.mark.parametrize("bad", [f"{KEY} other", f"{KEY}\nsecond", f"{KEY}\x00", f"{KEY}ключ"])
 def test_a_key_with_inner_whitespace_or_controls_is_refused_without_showing_it(bad):
     with pytest.raises(SettingsError) as info:
         Settings.from_environ({"SNAIL_API_KEY": bad})
