@@ -124,6 +124,60 @@ def test_bad_requests_are_400_bad_request(world: World, case: str) -> None:
     assert world.object_keys() == set()
 
 
+@pytest.mark.parametrize("method", ["PUT", "GET", "DELETE"])
+def test_a_path_too_long_for_the_catalog_is_400_not_500(world: World, method: str) -> None:
+    path = "é" * 600 + ".png"  # 1204 bytes of UTF-8: no DynamoDB sort key holds it
+    event = put_event(path, PNG) if method == "PUT" else item_event(method, path)
+    status, body = call(world.backend, event)
+    assert (status, body["error"]) == (400, "bad_request") and "shorten" in body["message"]
+    assert len(body["message"]) < 400
+
+
+def test_the_longest_path_fits_under_either_key_scheme(world: World) -> None:
+    from snail_backend.app import MAX_PATH_BYTES
+
+    path = "d/" + "x" * (MAX_PATH_BYTES - len("d/.jpeg")) + ".jpeg"
+    assert len(path.encode()) == MAX_PATH_BYTES
+    ts = world.make_backend(config=dataclasses.replace(world.config, key_scheme="timestamp"))
+    assert world.put(path, JPEG, backend=ts)[1]["status"] == "completed"
+    assert world.delete(path, backend=ts)[1]["deleted"] == 4
+    assert world.put(path + "x", JPEG)[0] == 400
+
+
+def test_a_path_that_is_not_utf8_is_400(world: World) -> None:
+    event = item_event("GET", "a.png")
+    event["pathParameters"]["proxy"] = "a\udcff.png"  # what a lenient decoder makes of %FF
+    assert call(world.backend, event)[1]["error"] == "bad_request"
+
+
+@pytest.mark.parametrize("header", ["%ZZ.png", "..%2Fa.png", "%2Fa.png", "a%00.png", "x" * 5000 + ".png"])
+def test_filename_headers_that_do_not_decode_to_the_url_path_are_refused(world: World, header: str) -> None:
+    status, body = world.put("a.png", PNG, filename=header)
+    assert status == 400 and body["error"] == "path_mismatch" and len(body["message"]) < 600
+    assert world.object_keys() == set() and world.items() == []
+
+
+def test_filename_header_that_is_not_utf8_is_bad_request(world: World) -> None:
+    assert world.put("a.png", PNG, filename="%C3%28.png")[1]["error"] == "bad_request"
+
+
+def test_headers_in_any_case_and_multi_value_headers_are_read(world: World) -> None:
+    digest = hashlib.sha256(PNG).hexdigest()
+    event = put_event("a.png", PNG, headers={"FILENAME": "a.png", "X-Content-Sha256": digest.upper()})
+    assert call(world.backend, event)[0] == 200
+    event = put_event("b.png", PNG)
+    event["headers"] = None
+    event["multiValueHeaders"] = {"FileName": ["b.png"], "x-content-sha256": [digest]}
+    assert call(world.backend, event)[1]["status"] == "completed"
+
+
+def test_the_stored_content_type_is_the_validated_formats_not_the_headers(world: World) -> None:
+    status, body = world.put("a.png", PNG, content_type="image/jpeg")
+    assert (status, body["content_type"]) == (200, "image/png")
+    name = hashlib.sha256(PNG).hexdigest()[:20] + ".png"
+    assert world.s3.head_object(Bucket=BUCKET, Key=f"images/md/{name}")["ContentType"] == "image/png"
+
+
 def test_filename_header_naming_another_file_is_path_mismatch(world: World) -> None:
     status, body = world.put("dir/a.png", PNG, filename="dir/b.png")
     assert (status, body["error"]) == (400, "path_mismatch")
@@ -252,11 +306,55 @@ def test_s3_event_out_of_order_keeps_the_newer_registration(world: World) -> Non
     world.check_invariants()
 
 
-def test_s3_event_with_a_wrong_digest_registers_nothing(world: World) -> None:
+def test_s3_event_with_a_wrong_digest_registers_nothing_and_get_says_failed(world: World) -> None:
     _incoming(world, "images/incoming/x.png", PNG, "a.png", issued=1, sha="1" * 64)
     out = world.backend.handle_s3_event(s3_event("images/incoming/x.png"))
     assert out["results"][0]["outcome"] == "digest_mismatch"
-    assert world.object_keys() == set() and world.get("a.png")[0] == 404
+    assert world.object_keys() == set()
+    # What the uploading client polls for (its announced digest) answers `failed` with the reason.
+    status, body = world.get("a.png")
+    assert (status, body["hash"], body["status"], body["error"]) == (200, "1" * 64, "failed", "digest_mismatch")
+    assert "upload the file again" in body["error_message"] and body["images"] == {}
+    assert call(world.backend, list_event())[1]["files"] == []  # nothing is registered
+    world.check_invariants()
+    assert world.put("a.png", PNG)[1]["status"] == "completed"  # a good upload replaces the refusal
+    assert world.get("a.png")[1]["hash"] == hashlib.sha256(PNG).hexdigest()
+    assert world.delete("a.png")[1]["deleted"] == 4 and world.get("a.png")[0] == 404
+
+
+def test_s3_event_refusal_is_shown_over_an_older_registration_until_deleted(world: World) -> None:
+    world.put("a.png", PNG)  # issued now: a refusal must be newer to show
+    text = b"not an image at all"
+    _incoming(world, "images/incoming/y.png", text, "a.png", issued=2**52)
+    assert world.backend.handle_s3_event(s3_event("images/incoming/y.png"))["results"][0]["outcome"] == "invalid_image"
+    status, body = world.get("a.png")
+    assert (status, body["status"], body["hash"]) == (200, "failed", hashlib.sha256(text).hexdigest())
+    assert call(world.backend, list_event())[1]["files"][0]["hash"] == hashlib.sha256(PNG).hexdigest()
+    assert len(world.object_keys()) == 4  # the older registration stays live and stored
+    # an older refusal delivered late does not replace the newer one
+    _incoming(world, "images/incoming/z.png", text + b"!", "a.png", issued=5)
+    world.backend.handle_s3_event(s3_event("images/incoming/z.png"))
+    assert world.get("a.png")[1]["hash"] == hashlib.sha256(text).hexdigest()
+    assert world.delete("a.png")[1]["deleted"] == 4
+    assert world.get("a.png")[0] == 404 and world.object_keys() == set()
+    world.check_invariants()
+
+
+def test_s3_event_keys_are_url_decoded_with_plus_for_space(world: World) -> None:
+    _incoming(world, "images/incoming/a b+c.png", PNG, "d/%C3%A4%20b.png", issued=1)
+    event = s3_event("x")
+    event["Records"][0]["s3"]["object"]["key"] = "images/incoming/a+b%2Bc.png"  # as S3 sends it
+    out = world.backend.handle_s3_event(event)["results"][0]
+    assert (out["key"], out["outcome"]) == ("images/incoming/a b+c.png", "registered")
+    assert world.get("d/ä b.png")[1]["status"] == "completed"
+
+
+def test_s3_event_with_unreadable_issued_metadata_still_registers(world: World) -> None:
+    world.s3.put_object(Bucket=BUCKET, Key="images/incoming/q.png", Body=PNG, Metadata={
+        "filename": "q.png", "sha256": hashlib.sha256(PNG).hexdigest(), "issued": "soon"})
+    assert world.backend.handle_s3_event(s3_event("images/incoming/q.png"))["results"][0]["outcome"] == "registered"
+    assert world.object_keys() == {f"images/{t}/{hashlib.sha256(PNG).hexdigest()[:20]}.png"
+                                   for t in ("raw", "sg", "md", "lg")}
 
 
 def test_s3_event_outside_incoming_is_ignored(world: World) -> None:

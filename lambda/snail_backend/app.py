@@ -36,6 +36,9 @@ _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 # a collection is taken over only from a collector that can no longer be running.
 LEASE_SECONDS = 330.0
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # presigned uploads; the pixel limit bounds real images well below
+# A row's ImageId "<type>/<path>/<name>" is a DynamoDB sort key (at most 1024 bytes of UTF-8): "raw/",
+# "/" and the longest name ("YYMMDDHHMMSS-<8 hex>.jpeg", 26 bytes) leave 993 bytes for the path.
+MAX_PATH_BYTES = 1024 - len("raw/") - 1 - len("YYMMDDHHMMSS-01234567.jpeg")
 
 
 class Backend:
@@ -108,7 +111,8 @@ class Backend:
         except UnicodeDecodeError:
             raise HttpError(400, "bad_request", "the filename header is not percent-encoded UTF-8") from None
         if decoded != path:
-            raise HttpError(400, "path_mismatch", f"the filename header names {decoded!r} but the URL names {path!r}")
+            raise HttpError(400, "path_mismatch",
+                            f"the filename header names {decoded[:200]!r} but the URL names {path[:200]!r}")
         digest = hashlib.sha256(data).hexdigest()
         claimed = (req.header("x-content-sha256") or "").strip()
         if not _HEX64.fullmatch(claimed):
@@ -195,20 +199,31 @@ class Backend:
             return {"outcome": "gone"}  # a duplicate or late event: the upload was handled already
         data, meta = got
         outcome: dict[str, Any]
+        path = None
+        claimed = meta.get("sha256", "").lower()
+        try:
+            issued = int(meta.get("issued", "0") or 0)
+        except ValueError:
+            issued = 0
         try:
             path = repository_path(unquote(meta.get("filename", ""), errors="strict"))
             digest = hashlib.sha256(data).hexdigest()
-            if meta.get("sha256", "").lower() != digest:
-                raise HttpError(400, "digest_mismatch", f"{path}: the uploaded bytes do not match the digest")
-            issued = int(meta.get("issued", "0") or 0)
+            if claimed != digest:
+                raise HttpError(400, "digest_mismatch", f"{path}: the uploaded bytes' SHA-256 is {digest}, not the "
+                                                        f"announced {claimed[:64]}: upload the file again")
             if format_for_path(path) is None:
                 raise HttpError(400, "bad_request", f"{path}: not an image extension")
             info = self._validate(data, path)
             response = self._register(path, data, digest, info, issued)
             outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
+            self.registry.forget_refusal(path, issued)
         except HttpError as exc:
             log.warning("incoming %s refused: %s %s", key, exc.code, exc.message)
             outcome = {"outcome": exc.code, "message": exc.message}
+            if path is not None and exc.status == 400:
+                # The client polls GET for this content: a refusal it can see beats a silent timeout.
+                sha = claimed if _HEX64.fullmatch(claimed) else hashlib.sha256(data).hexdigest()
+                self.registry.record_refusal(path, sha, exc.code, exc.message, issued)
         except UnicodeDecodeError:
             outcome = {"outcome": "bad_request", "message": "filename metadata is not percent-encoded UTF-8"}
         except Superseded as exc:
@@ -223,7 +238,15 @@ def repository_path(value: str | None) -> str:
         raise HttpError(400, "bad_request", "the path is empty: use /images/<repository path>")
     parts = value.split("/")
     if "\x00" in value or value.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise HttpError(400, "bad_request", f"{value!r} is not a repository path")
+        raise HttpError(400, "bad_request", f"{value[:200]!r} is not a repository path")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 path decodes to it
+        raise HttpError(400, "bad_request", f"{value[:200]!r} is not valid UTF-8") from None
+    if size > MAX_PATH_BYTES:
+        # DynamoDB refuses a sort key over 1024 bytes, and the rows' ImageId holds the path.
+        raise HttpError(400, "bad_request", f"{value[:80]!r}...: the path is {size} bytes long, the catalog takes at "
+                                            f"most {MAX_PATH_BYTES}: shorten it")
     return value
 
 

@@ -6,8 +6,10 @@ Item types in the one table (keys fixed by the template: ImageType / ImageId):
   consistently (the GSI is only eventually consistent);
 - references: ImageType "ref", ImageId "<name>": how many live registrations use a stored name;
 - collection markers: ImageType "collecting", ImageId "<name>": present while a name's objects are
-  being deleted, so that a sweep finds collections whose collector died.
-Heads, references and markers carry no RegisteredFile/Status attributes, so they never enter the GSI.
+  being deleted, so that a sweep finds collections whose collector died;
+- refusals: ImageType "refused", ImageId "<path>": the last large upload of a path that was refused
+  (digest mismatch, invalid image), so that GET -- what the uploading client polls -- can say so.
+Heads, references, markers and refusals carry no RegisteredFile/Status attributes, so they never enter the GSI.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from botocore.exceptions import ClientError
 HEAD = "file"
 REF = "ref"
 MARK = "collecting"
+REFUSED = "refused"
 _CONFLICT_CODES = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException",
                              "TransactionConflictException"})
 _ser = TypeSerializer()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .catalog import HEAD, MARK, REF, Catalog, Conflict, values
+from .catalog import HEAD, MARK, REF, REFUSED, Catalog, Conflict, values
 from .imaging import ConversionError, Rendition, UndecodableImage
 from .naming import IMAGE_TYPES, image_id, object_key, stored_name
 from .storage import Storage
@@ -252,6 +252,7 @@ class Registry:
         while True:
             head = self.catalog.get_head(path)
             if head is None:
+                self.catalog.transact([self.catalog.delete(REFUSED, path)])  # a refused upload is forgotten too
                 return DeleteResult()
             if head["State"] == DELETED:  # an earlier attempt was interrupted: finish its work
                 removed, left = self._finish_collections(head)
@@ -259,7 +260,7 @@ class Registry:
                     self._drop_tombstone(head)
                 return DeleteResult(0, removed)
             self._finish_collections(head)
-            items = self._mark_rows_deleted(head)
+            items = [*self._mark_rows_deleted(head), self.catalog.delete(REFUSED, path)]
             release, token = self._release_items(head["Name"])
             items.extend(release)
             tomb = None
@@ -407,9 +408,33 @@ class Registry:
     # ------------------------------------------------------------------ reads
     def get(self, path: str) -> dict[str, Any] | None:
         head = self.catalog.get_head(path)
-        if head is None or head["State"] == DELETED:
-            return None
-        return registration(head)
+        if head is not None and head["State"] == DELETED:
+            head = None
+        refused = self.catalog.get(REFUSED, path)
+        if refused is not None and (head is None or (refused["Hash"] != head["Hash"]
+                                                     and refused.get("Issued", 0) >= head.get("Issued", 0))):
+            # A large upload newer than the registration was refused: the client polling for its
+            # content sees `failed` with the reason (the older registration, if any, stays live).
+            return {"registered_file": path, "hash": refused["Hash"], "status": FAILED, "error": refused["Error"],
+                    "error_message": refused["ErrorMessage"], "upload_date": refused.get("UploadDate"), "images": {}}
+        return registration(head) if head is not None else None
+
+    def record_refusal(self, path: str, sha256: str, code: str, message: str, issued_ms: int) -> None:
+        """Remember that a large upload of `path` (announced as `sha256`) was refused, for GET."""
+        item = {"ImageType": REFUSED, "ImageId": path, "Hash": sha256.lower(), "Error": code,
+                "ErrorMessage": message, "Issued": issued_ms, "UploadDate": iso(self.clock())}
+        # Never let an older refusal (an out-of-order event) replace a newer one.
+        try:
+            self.catalog.transact([self.catalog.put(item, "attribute_not_exists(ImageId) OR Issued <= :i",
+                                                    values(i=issued_ms))])
+        except Conflict:
+            pass
+
+    def forget_refusal(self, path: str, issued_ms: int) -> None:
+        try:
+            self.catalog.transact([self.catalog.delete(REFUSED, path, "Issued <= :i", values(i=issued_ms))])
+        except Conflict:
+            pass  # none, or a newer one
 
     def list(self, cursor: str | None, limit: int = 200) -> tuple[list[dict], str | None]:
         heads, nxt = self.catalog.list_heads(cursor, limit)
