@@ -285,10 +285,28 @@ def _backend_logging_to(stream: TextIO) -> Iterator[None]:
         logger.propagate = saved[1]
 
 
+def _cannot_run_here() -> str | None:
+    """Why the embedded backend cannot start in this installation (its extra, or the template missing)."""
+    from .cfn_template import TemplateNotFound, load_template
+    from .embedded.server import missing_extra
+
+    problem = missing_extra()
+    if problem is None:
+        try:
+            load_template()
+        except TemplateNotFound as exc:
+            problem = str(exc)
+    return problem
+
+
 def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     ui = _Ui(stream or sys.stdout)
     out: Path = args.out
     started = time.monotonic()
+    problem = _cannot_run_here()
+    if problem:
+        print(f"snail-images demo: error: {problem}", file=sys.stderr)
+        return 2
     try:
         prepare_out(out)
     except DemoError as exc:
@@ -343,16 +361,18 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         def read(key: str) -> bytes:
             return eb.s3.get_object(Bucket=eb.bucket, Key=key)["Body"].read()
 
-        entries = gallery.write_gallery(
-            page, records.values(), read, title="snail-images demo gallery",
+        entries = gallery.collect(records.values(), read, gallery.files_dir_for(page), catalog)
+        shown = sum(1 for e in entries for r in e.renditions if r.href)
+        checks.append(Check("the gallery shows every rendition", shown == 4 * len(records),
+                            f"{shown} of {4 * len(records)}"))
+        # Written after the last check, so the page's count is the one printed below.
+        gallery.write_page(
+            page, entries, title="snail-images demo gallery",
             subtitle="Every registered image: the original and its sg, md and lg variants, read back from the "
                      "local S3 bucket and drawn to one scale per card. Click one to see it at full size.",
             facts={"images": str(len(records)), "objects in bucket": str(len(_stored_keys(eb.s3, eb.bucket))),
                    "pushes": str(len(repo.pushes)), "checks passed": f"{sum(c.ok for c in checks)}/{len(checks)}"},
-            catalog=catalog, footer="Made by `snail-images demo`. Sizes are bytes as stored.")
-        shown = sum(1 for e in entries for r in e.renditions if r.href)
-        checks.append(Check("the gallery shows every rendition", shown == 4 * len(records),
-                            f"{shown} of {4 * len(records)}"))
+            footer="Made by `snail-images demo`. Sizes are bytes as stored.")
 
     failed = [c for c in checks if not c.ok]
     elapsed = time.monotonic() - started

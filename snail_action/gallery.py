@@ -180,11 +180,20 @@ def render(entries: list[Entry], *, title: str, subtitle: str = "", facts: Mappi
             f"<footer>{html.escape(footer)}</footer></body></html>\n")
 
 
+def files_dir_for(page: Path) -> Path:
+    """The folder beside the page that holds its image files."""
+    return page.with_name(f"{page.stem}-files")
+
+
+def write_page(page: Path, entries: list[Entry], *, title: str = "snail-images gallery", subtitle: str = "",
+               facts: Mapping[str, str] | None = None, footer: str = "") -> None:
+    page.write_text(render(entries, title=title, subtitle=subtitle, facts=facts, footer=footer), encoding="utf-8")
+
+
 def write_gallery(page: Path, records: Iterable[Mapping[str, Any]], read_object: Callable[[str], bytes], *,
                   title: str = "snail-images gallery", subtitle: str = "", facts: Mapping[str, str] | None = None,
                   catalog: Mapping[str, Mapping[str, str]] | None = None, footer: str = "") -> list[Entry]:
     """Write `page` and its image files into `<page stem>-files/` beside it; returns the entries shown."""
-    files_dir = page.with_name(f"{page.stem}-files")
-    entries = collect(records, read_object, files_dir, catalog)
-    page.write_text(render(entries, title=title, subtitle=subtitle, facts=facts, footer=footer), encoding="utf-8")
+    entries = collect(records, read_object, files_dir_for(page), catalog)
+    write_page(page, entries, title=title, subtitle=subtitle, facts=facts, footer=footer)
     return entries

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import io
+import re
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -10,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from snail_action import cli
-from snail_action.demo import MARKER, prepare_out
+from snail_action.demo import MARKER, prepare_out, run_demo
 from snail_backend.formats import format_for_path
 
 
@@ -37,12 +40,13 @@ class GalleryParser(HTMLParser):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo-output"
-    code = cli.main(["demo", "--out", str(out)])
-    return code, out
+    printed = io.StringIO()
+    code = run_demo(argparse.Namespace(out=out), stream=printed)
+    return code, out, printed.getvalue()
 
 
 def test_demo_exits_0_with_every_expected_outcome(demo, capsys):
-    code, out = demo
+    code, out, _ = demo
     assert code == 0, (out / "backend.log").read_text()
     assert (out / "gallery.html").is_file()
     assert (out / "repo" / ".git").is_dir()
@@ -55,7 +59,7 @@ def _images_at_head(repo: Path) -> set[str]:
 
 
 def test_gallery_lists_every_image_of_the_repository_with_four_renditions(demo):
-    _, out = demo
+    _, out, _ = demo
     parser = GalleryParser()
     parser.feed((out / "gallery.html").read_text(encoding="utf-8"))
     assert set(parser.cards) == _images_at_head(out / "repo")
@@ -64,7 +68,7 @@ def test_gallery_lists_every_image_of_the_repository_with_four_renditions(demo):
 
 
 def test_every_img_and_link_of_the_gallery_exists_beside_it_and_is_relative(demo):
-    _, out = demo
+    _, out, _ = demo
     parser = GalleryParser()
     parser.feed((out / "gallery.html").read_text(encoding="utf-8"))
     assert parser.srcs
@@ -73,6 +77,13 @@ def test_every_img_and_link_of_the_gallery_exists_beside_it_and_is_relative(demo
         target = (out / unquote(ref)).resolve()
         assert target.is_file() and target.stat().st_size > 0, ref
         assert out.resolve() in target.parents
+
+
+def test_the_gallery_counts_the_same_checks_as_the_report(demo):
+    _, out, printed = demo
+    (reported,) = re.findall(r"all (\d+) checks passed", printed)
+    (shown,) = re.findall(r"checks passed: <b>(\d+)/(\d+)</b>", (out / "gallery.html").read_text(encoding="utf-8"))
+    assert shown == (reported, reported)
 
 
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path, capsys):

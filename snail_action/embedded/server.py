@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import secrets
@@ -18,12 +19,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..cfn_template import TEMPLATE_PATH, load_template
+from ..cfn_template import load_template
 from . import aws, definitions
 from .gateway import Gateway
 from .incoming import IncomingWatcher
 
 BackendFactory = Callable[[Mapping[str, str], Any, Any], Any]
+
+# module -> what to install; they come with the `embedded` extra, which `pip install .` alone leaves out.
+EMBEDDED_MODULES = {"moto": "moto[s3,dynamodb,server]", "flask": "moto[server]", "yaml": "PyYAML"}
+
+
+def missing_extra() -> str | None:
+    """One line saying what to install when the embedded backend's dependencies are missing, else None."""
+    missing = sorted({pkg for module, pkg in EMBEDDED_MODULES.items() if importlib.util.find_spec(module) is None})
+    if not missing:
+        return None
+    return (f"the embedded backend needs {' and '.join(missing)}, which are not installed: "
+            "pip install 'snail-images-action[embedded]' (or run `make demo` in a clone)")
 
 
 def default_backend_factory(env: Mapping[str, str], s3: Any, dynamodb: Any) -> Any:
@@ -66,7 +79,7 @@ class EmbeddedBackend:
         self.region = aws.REGION
         self._want_bucket, self._want_table = bucket, table
         self._environ = os.environ if environ is None else environ
-        self._template_path = template_path or TEMPLATE_PATH
+        self._template_path = template_path  # None: the packaged or the source copy (cfn_template)
         self._factory = backend_factory or default_backend_factory
         self._access_log = access_log
         self._error_log = error_log
@@ -179,6 +192,10 @@ def run_serve(args: argparse.Namespace) -> int:
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
+    problem = missing_extra()
+    if problem:
+        print(f"snail-images serve: error: {problem}", file=sys.stderr)
+        return 2
     previous = signal.signal(signal.SIGTERM, on_signal)
     embedded = EmbeddedBackend(api_key=args.api_key, host=args.host, port=args.port, access_log=sys.stderr)
     try:
