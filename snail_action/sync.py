@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -313,7 +314,11 @@ def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> in
     """Results file, step outputs and job summary; then the exit status."""
     results_path = settings.results_file
     if results_path is None and env.get("GITHUB_OUTPUT") and env.get("RUNNER_TEMP"):
-        results_path = Path(env["RUNNER_TEMP"]) / "snail-images-results.json"
+        # A file of its own for each run: a job may use the action several times (a sync, then a
+        # reconcile), and each step's `results` output must still point at that step's results.
+        fd, name = tempfile.mkstemp(prefix="snail-images-results-", suffix=".json", dir=env["RUNNER_TEMP"])
+        os.close(fd)
+        results_path = Path(name)
     if results_path is not None:
         write_results(results_path, report)
     if env.get("GITHUB_OUTPUT"):

@@ -207,6 +207,25 @@ def test_push_with_a_broken_image_fails_with_annotations(tmp_path, backend):
     assert summary.index("broken.jpg") < summary.index("ok.png")  # failures first
 
 
+def test_two_uses_in_one_job_keep_their_own_results_file(tmp_path, backend):
+    repo = GitRepo(tmp_path / "workspace")
+    repo.write("a.png", image_bytes("PNG", seed=7))
+    first = repo.commit()
+    inputs = {"api-url": backend.api_url, "api-key": backend.api_key, "include": "a.png"}
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    sync_run = Runner(tmp_path / "one", repo.path, "push", push_event("0" * 40, first), inputs)
+    reconcile = Runner(tmp_path / "two", repo.path, "workflow_dispatch", {}, {**inputs, "mode": "reconcile"})
+    reconcile.runner_temp = sync_run.runner_temp  # one job: one RUNNER_TEMP
+    reconcile.base_env["RUNNER_TEMP"] = str(sync_run.runner_temp)
+    out1, out2 = sync_run.run(), reconcile.run()
+    assert sync_run.failed_step is None and reconcile.failed_step is None, reconcile.stdout + reconcile.stderr
+    assert out1["results"] != out2["results"]
+    first_results = json.loads(Path(out1["results"]).read_text())["results"]
+    assert [r["outcome"] for r in first_results] == ["completed"]  # not overwritten by the reconcile
+    assert [r["outcome"] for r in json.loads(Path(out2["results"]).read_text())["results"]] == ["unchanged"]
+
+
 def test_pull_request_check_sends_nothing_and_uses_base_and_head(tmp_path):
     repo = GitRepo(tmp_path / "workspace")
     repo.write("base.png", image_bytes("PNG", seed=1))
