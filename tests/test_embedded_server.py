@@ -197,6 +197,7 @@ def test_serve_writes_ready_file_answers_and_stops_cleanly_on_sigterm(tmp_path):
     proc, info = _serve(tmp_path, "--api-key", "serve-test-key")
     try:
         assert info["api_key"] == "serve-test-key"
+        assert (tmp_path / "ready.json").stat().st_mode & 0o777 == 0o600  # it holds the key
         r = requests.get(f"{info['api_url']}/images", headers={"x-api-key": "serve-test-key"}, timeout=30)
         assert r.status_code == 200
         assert requests.get(f"{info['api_url']}/images", timeout=30).status_code == 403
@@ -232,3 +233,17 @@ def test_serve_on_a_port_in_use_exits_2_with_one_clear_line(capsys):
         assert cli.main(["serve", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert "could not start" in err and "Address already in use" in err
+
+
+def test_serve_with_an_unwritable_ready_file_exits_2_before_announcing_ready(tmp_path, capsys):
+    from snail_action import cli
+
+    taken = tmp_path / "a-folder"
+    taken.mkdir()
+    assert cli.main(["serve", "--ready-file", str(taken)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no ready line from a server that is about to exit
+    (line,) = [x for x in err.splitlines() if "error" in x]
+    assert line.startswith("snail-images serve: error: cannot write --ready-file") and str(taken) in line
+    assert "Traceback" not in err
+    assert taken.is_dir() and list(taken.iterdir()) == []

@@ -181,9 +181,15 @@ def _write_ready_file(path: Path, line: str) -> None:
     # Written whole under a temporary name first, so a waiting reader never sees half a line.
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(line + "\n", encoding="utf-8")
-    os.chmod(tmp, 0o600)  # it holds the API key
-    os.replace(tmp, path)
+    try:
+        # Created 0600 from the start: it holds the API key.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -198,6 +204,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     previous = signal.signal(signal.SIGTERM, on_signal)
     embedded = EmbeddedBackend(api_key=args.api_key, host=args.host, port=args.port, access_log=sys.stderr)
+    wrote_ready_file = False
     try:
         try:
             embedded.start()
@@ -205,9 +212,16 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"snail-images serve: error: could not start: {exc}", file=sys.stderr)
             return 2
         line = json.dumps(embedded.ready_info())
-        print(line, flush=True)
+        # The file first: a reader of stdout must never see "ready" from a server about to exit.
         if args.ready_file is not None:
-            _write_ready_file(args.ready_file, line)
+            try:
+                _write_ready_file(args.ready_file, line)
+            except OSError as exc:
+                print(f"snail-images serve: error: cannot write --ready-file {args.ready_file}: "
+                      f"{exc.strerror or exc}: give a writable file path", file=sys.stderr)
+                return 2
+            wrote_ready_file = True
+        print(line, flush=True)
         print(f"snail-images serve: API at {embedded.api_url}, S3 and DynamoDB at {embedded.aws_endpoint_url}; "
               "Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
         try:
@@ -220,5 +234,5 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         embedded.stop()
         signal.signal(signal.SIGTERM, previous)
-        if args.ready_file is not None and args.ready_file.exists():
-            args.ready_file.unlink()
+        if wrote_ready_file:
+            args.ready_file.unlink(missing_ok=True)
