@@ -18,6 +18,8 @@ from typing import Any, TextIO
 OUTCOMES = ("completed", "unchanged", "deleted", "failed", "rejected", "planned")
 SUMMARY_KEYS = ("put", "deleted", "unchanged", "failed", "rejected")
 SUMMARY_ROW_LIMIT = 1000  # GitHub caps a step summary at 1 MiB; the results JSON has every row
+SUMMARY_BYTE_BUDGET = 512 * 1024  # ...and drops a larger one whole, so the table stops well before that
+MESSAGE_CELL_LIMIT = 300  # characters of a server's message shown in the table
 
 
 @dataclass
@@ -209,12 +211,19 @@ def summary_markdown(report: SyncReport, rows: Iterable[Result] | None = None) -
         ordered = sorted(rows, key=lambda r: not r.is_failure)
         lines += ["| | op | path | outcome | HTTP | stored key | message |",
                   "| --- | --- | --- | --- | ---: | --- | --- |"]
+        used = shown = 0
         for r in ordered[:SUMMARY_ROW_LIMIT]:
-            lines.append(f"| {_ICON.get(r.outcome, '')} | {r.op} | {_cell(r.path)} | {r.outcome} | "
-                         f"{r.http_status if r.http_status is not None else ''} | {_cell(r.stored_key or '')} | "
-                         f"{_cell(r.message)} |")
-        if len(ordered) > SUMMARY_ROW_LIMIT:
-            lines.append(f"\n…and {len(ordered) - SUMMARY_ROW_LIMIT} more rows: see the results JSON.")
+            message = r.message if len(r.message) <= MESSAGE_CELL_LIMIT else r.message[:MESSAGE_CELL_LIMIT] + "…"
+            row = (f"| {_ICON.get(r.outcome, '')} | {r.op} | {_cell(r.path)} | {r.outcome} | "
+                   f"{r.http_status if r.http_status is not None else ''} | {_cell(r.stored_key or '')} | "
+                   f"{_cell(message)} |")
+            used += len(row.encode("utf-8", "replace")) + 1
+            if used > SUMMARY_BYTE_BUDGET:
+                break
+            lines.append(row)
+            shown += 1
+        if len(ordered) > shown:
+            lines.append(f"\n…and {len(ordered) - shown} more rows: see the results JSON.")
     else:
         lines.append("Nothing to send.")
     if report.warnings:

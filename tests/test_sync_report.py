@@ -115,3 +115,12 @@ def test_summary_cells_are_data_never_markdown_or_html():
         assert bad not in md
     assert "\\!\\[t\\]\\(http://evil.example/t.png\\).png" in md
     assert "&amp;lt;ent&amp;gt;.png" in md
+
+
+def test_summary_stays_well_under_githubs_size_cap_with_long_names_and_messages():
+    long_name = "/".join(["가" * 60] * 5) + ".png"  # about 900 bytes, as git allows
+    results = [Result("put", f"{i}{long_name}", "failed", 500, None, "x" * 5000) for i in range(1000)]
+    md = summary_markdown(report_with(*results))
+    assert len(md.encode()) < 600 * 1024  # GitHub drops a summary above 1 MiB whole
+    assert "more rows: see the results JSON." in md
+    assert "x" * 301 not in md  # a long server message is cut in the table (the results JSON has it all)
