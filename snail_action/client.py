@@ -29,6 +29,8 @@ from .settings import SettingsError
 # Retried: the request may well succeed if sent again. PUT and DELETE are idempotent in this API
 # (a PUT of the same content answers `unchanged`), and POST /uploads only mints a URL.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Retried like a lost connection: a response cut off mid-body (ChunkedEncodingError) is one too.
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 
@@ -266,11 +268,15 @@ class ApiClient:
             try:
                 r = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout,
                                          allow_redirects=False)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except _TRANSIENT as exc:
                 failure = f"{type(exc).__name__}"
                 if attempt >= policy.attempts:
                     raise ApiError(f"{method} {_short(url)}: no answer after {attempt} attempts "
                                    f"({failure})") from None
+            except requests.RequestException as exc:
+                # Anything else requests raises (a bad URL, an undecodable body) will not improve on a
+                # retry: one line, by type only (its text may quote the URL's query or a header).
+                raise ApiError(f"{method} {_short(url)}: request failed ({type(exc).__name__})") from None
             else:
                 resp = _response(r, attempt)
                 if r.status_code not in RETRY_STATUSES or attempt >= policy.attempts:

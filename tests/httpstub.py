@@ -24,6 +24,7 @@ class Reply:
     body: object = None  # JSON-encoded unless bytes
     headers: dict[str, str] | None = None
     drop: bool = False  # close the connection without answering
+    cut: bool = False  # announce the whole body, send only its first half, then close
 
 
 Script = Callable[[Received, int], Reply]  # (request, index of this request) -> reply
@@ -61,6 +62,10 @@ class StubServer:
                 for k, v in (reply.headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
+                if reply.cut:
+                    self.wfile.write(payload[:len(payload) // 2])
+                    self.close_connection = True
+                    return
                 self.wfile.write(payload)
 
             do_GET = do_PUT = do_POST = do_DELETE = _handle

@@ -336,3 +336,24 @@ def test_retry_log_lines_name_method_and_path_never_the_key_or_a_presigned_query
     assert lines[0].startswith("GET /images/%EC%82%AC%EC%A7%84/a%20b.png: HTTP 503; retry 1 in ")
     assert lines[1].startswith("PUT /bucket/k: HTTP 503; retry 1 in ")
     assert not any(KEY in ln or "SIGNATURE" in ln or "CRED" in ln for ln in lines)
+
+
+def test_a_response_cut_off_mid_body_is_retried_like_a_lost_connection():
+    def script(req, i):
+        return Reply(200, {"files": [{"registered_file": "a.png"}], "cursor": None}, cut=i < 2)
+
+    with StubServer(script) as srv, client(srv.url) as c:
+        files = list(c.list_images())
+    assert [f["registered_file"] for f in files] == ["a.png"]
+    assert len(srv.received) == 3
+
+
+def test_a_response_cut_off_every_time_ends_in_one_clear_api_error():
+    with StubServer(lambda r, i: Reply(200, {"files": []}, cut=True)) as srv, client(srv.url) as c, \
+            pytest.raises(ApiError, match=r"^GET /images: no answer after 5 attempts \(ChunkedEncodingError\)$"):
+        list(c.list_images())
+
+
+def test_other_request_failures_become_one_line_api_errors():
+    with client("http://127.0.0.1:1") as c, pytest.raises(ApiError, match=r"request failed \(InvalidURL\)"):
+        c.upload_presigned("http:///bucket/k?X-Amz-Signature=SECRET", "PUT", {}, b"x")
