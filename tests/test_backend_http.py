@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 
@@ -453,3 +454,18 @@ def test_unexpected_failure_is_500_internal_error_in_the_contract_shape(world: W
     assert (status, body["error"]) == (500, "internal_error") and body["message"]
     assert world.put("a.png", PNG)[1]["status"] == "completed"  # the retry repairs
     world.check_invariants()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF", "PNG", "WEBP"])
+def test_raw_size_is_as_displayed_after_exif_orientation(world: World, fmt: str) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter: displayed 60 wide, 120 high
+    buf = io.BytesIO()
+    Image.new("RGB", (120, 60), (10, 200, 30)).save(buf, fmt, exif=exif)
+    ext = {"JPEG": "jpg", "TIFF": "tif", "PNG": "png", "WEBP": "webp"}[fmt]
+    status, body = world.put(f"turned.{ext}", buf.getvalue())
+    assert status == 200, body
+    sizes = {k: (v["width"], v["height"]) for k, v in body["images"].items()}
+    assert sizes == {"raw": (60, 120), "sg": (16, 32), "md": (32, 64), "lg": (48, 96)}

@@ -75,29 +75,36 @@ def test_small_images_are_never_enlarged() -> None:
     assert {(v.width, v.height) for v in result.variants.values()} == {(50, 20)}
 
 
-def _two_colour(size=(60, 40)) -> Image.Image:
-    im = Image.new("RGB", size, (255, 0, 0))
-    im.paste((0, 0, 255), (size[0] // 2, 0, size[0], size[1]))  # left red, right blue
+def _quadrants(size=(80, 40)) -> Image.Image:
+    """Four colours, one per quadrant: every flip and turn gives a different picture."""
+    im = Image.new("RGB", size)
+    w, h = size
+    for x0, y0, colour in [(0, 0, (255, 0, 0)), (w // 2, 0, (0, 255, 0)), (0, h // 2, (0, 0, 255)),
+                           (w // 2, h // 2, (255, 255, 0))]:
+        im.paste(colour, (x0, y0, x0 + w // 2, y0 + h // 2))
     return im
 
 
-@pytest.mark.parametrize("orientation", [3, 6, 8])
-def test_exif_orientation_is_applied(orientation: int) -> None:
-    im = _two_colour()
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied(fmt: str, orientation: int) -> None:
     exif = Image.Exif()
     exif[0x0112] = orientation
     buf = io.BytesIO()
-    im.save(buf, "JPEG", exif=exif, quality=95)
-    result = render_variants(buf.getvalue(), {"sg": 10, "md": 20, "lg": 30})
-    expected = ImageOps.exif_transpose(_open(buf.getvalue()))
+    _quadrants().save(buf, fmt, exif=exif, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    data = buf.getvalue()
+    expected = ImageOps.exif_transpose(_open(data)).convert("RGB")  # Pillow's reading of the tag
+    assert expected.size == ((40, 80) if orientation >= 5 else (80, 40))
+    result = render_variants(data, {"sg": 20, "md": 30, "lg": 60})
     assert (result.width, result.height) == expected.size
-    lg = _open(result.variants["lg"].data).convert("RGB")
-    assert lg.size == fit_within(*expected.size, 30)
-    small_ref = expected.resize(lg.size)
-    for xy in [(1, 1), (lg.width - 2, lg.height - 2)]:
-        got, want = lg.getpixel(xy), small_ref.getpixel(xy)
-        assert all(abs(a - b) < 40 for a, b in zip(got, want, strict=True)), (xy, got, want)
-    assert 0x0112 not in _open(result.variants["lg"].data).getexif()  # pixels turned; no tag to turn them again
+    for kind, side in {"sg": 20, "md": 30, "lg": 60}.items():
+        im = _open(result.variants[kind].data)
+        assert im.size == fit_within(*expected.size, side)
+        assert 0x0112 not in im.getexif()  # pixels turned; no tag to turn them again
+        rgb, ref = im.convert("RGB"), expected.resize(im.size)
+        for xy in [(2, 2), (im.width - 3, 2), (2, im.height - 3), (im.width - 3, im.height - 3)]:
+            got, want = rgb.getpixel(xy), ref.getpixel(xy)
+            assert all(abs(a - b) < 60 for a, b in zip(got, want, strict=True)), (kind, xy, got, want)
 
 
 def test_palette_transparency_survives() -> None:

@@ -134,7 +134,24 @@ def estimate_jpeg_quality(qtables: dict[int, object] | None) -> int | None:
     return best
 
 
+def _tiff_opens_turned() -> bool:
+    """Whether this Pillow applies a TIFF's orientation itself (recent versions report the turned
+    size on open and transpose on load): then turning it again would be wrong."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.new("L", (2, 1)).save(buf, "TIFF", exif=exif)
+    with Image.open(buf) as im:
+        return im.size == (1, 2)
+
+
+TIFF_OPENS_TURNED = _tiff_opens_turned()
+
+
 def orientation_of(im: Image.Image) -> int:
+    """The EXIF orientation still to apply to `im`'s pixels (1: none)."""
+    if im.format == "TIFF" and TIFF_OPENS_TURNED:
+        return 1
     try:
         value = im.getexif().get(0x0112, 1)
     except Exception:  # noqa: BLE001 -- a broken EXIF block must not cost the image its variants
