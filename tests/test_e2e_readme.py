@@ -1,0 +1,45 @@
+"""The README as a user reads it: its sections match their sources, and its serve example runs as printed."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from helpers import image_bytes
+from snail_action.embedded.server import EmbeddedBackend
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAGMENTS = ["00-intro.md", "10-quickstart.md", "50-deploy.md", "90-development.md"]
+
+
+@pytest.mark.parametrize("name", FRAGMENTS)
+def test_readme_holds_the_section_as_written_in_docs_readme(name):
+    fragment = (ROOT / "docs" / "readme" / name).read_text(encoding="utf-8").strip()
+    assert fragment in (ROOT / "README.md").read_text(encoding="utf-8"), f"README.md differs from docs/readme/{name}"
+
+
+def test_the_boto3_example_of_the_serve_section_runs_as_printed(tmp_path):
+    text = (ROOT / "docs" / "readme" / "10-quickstart.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"With boto3:\n\n```python\n(.*?)```", text, flags=re.S)
+    ready = tmp_path / "snail.json"
+    with EmbeddedBackend() as eb:
+        ready.write_text(json.dumps(eb.ready_info()))
+        png = image_bytes("PNG", (40, 30), seed=5)
+        r = requests.put(f"{eb.api_url}/images/cat.png", data=png, timeout=30, headers={
+            "x-api-key": eb.api_key, "Content-Type": "image/png", "filename": "cat.png",
+            "x-content-sha256": hashlib.sha256(png).hexdigest()})
+        assert r.status_code == 200, r.text
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(example.replace("/tmp/snail.json", str(ready)), "README example", "exec"), {})  # noqa: S102
+    raw_key = r.json()["images"]["raw"]["key"]
+    lines = printed.getvalue().splitlines()
+    assert lines[0] == f"{raw_key} {len(png)}"
+    assert "'RegisteredFile': {'S': 'cat.png'}" in lines[1]
