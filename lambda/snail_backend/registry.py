@@ -247,8 +247,17 @@ class Registry:
 
     # ------------------------------------------------------------------ delete
     def delete(self, path: str) -> DeleteResult:
+        result = self._delete(path)
+        # Afterwards, so that the path's own collection (perhaps one a failed earlier copy of this
+        # request gave up) is finished -- and counted in objects_removed -- by the path's own steps.
+        try:
+            self.sweep()
+        except Exception:  # noqa: BLE001 -- others' leftovers must not fail this delete; a later sweep retries
+            log.warning("sweep after deleting %s failed", path, exc_info=True)
+        return result
+
+    def _delete(self, path: str) -> DeleteResult:
         deadline = self.clock() + self.wait_seconds
-        self.sweep()
         while True:
             head = self.catalog.get_head(path)
             if head is None:
