@@ -329,12 +329,12 @@ def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> in
 
 
 def run_sync(args: argparse.Namespace | None, settings: Settings, env: Mapping[str, str] | None = None, *,
-             masked: bool = False) -> int:
+             masked: bool = False, options: SyncOptions | None = None) -> int:
     env = os.environ if env is None else env
     if settings.github_actions and settings.api_key and not masked:
         add_mask(settings.api_key)  # the action did this already; a plain `run: snail-images sync` has not
     try:
-        report = sync(settings)
+        report = sync(settings, options=options)
     except ApiError as exc:
         print(f"snail-images: error: {_scrub(str(exc), settings.api_key)}", file=sys.stderr)
         return 1

@@ -398,3 +398,28 @@ def test_large_upload_whose_processing_fails_reports_the_backends_reason(git_rep
     (r,) = report.results
     assert r.outcome == "failed"
     assert r.message == "invalid_image: cannot identify image file"
+
+
+@pytest.mark.parametrize("reply", ["500", "cut"])
+def test_reconcile_whose_catalog_cannot_be_listed_exits_1_with_one_line(git_repo, capsys, reply):
+    from httpstub import Reply, StubServer
+
+    git_repo.write("a.png", image_bytes("PNG"))
+    after = git_repo.commit()
+
+    def script(req, i):
+        if reply == "cut":
+            return Reply(200, {"files": [], "cursor": None}, cut=True)
+        return Reply(500, {"error": "internal_error", "message": f"boom for {KEY}"})
+
+    with StubServer(script) as srv:
+        s = Settings(repo=git_repo.path, api_url=srv.url, api_key=KEY, mode="reconcile", after=after)
+        from snail_action import sync as sync_module
+
+        code = sync_module.run_sync(None, s, env={}, options=FAST)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("snail-images: error: ")
+    assert ("listing the catalog failed: HTTP 500 internal_error: boom for ***" in err if reply == "500"
+            else "GET /images: no answer after" in err)
+    assert KEY not in err
