@@ -197,3 +197,32 @@ def test_concurrent_puts_and_deletes_of_shared_content_keep_the_invariants(git_r
         assert cli.main([*base, "--before", first, "--after", second]) == 0
         live = assert_backend_matches(git_repo, second, eb.s3, eb.dynamodb, eb.bucket, eb.table)
         assert len({kinds["raw"]["StoredKey"] for kinds in live.values()}) == 1
+
+
+def test_a_file_over_the_gateways_10_mib_goes_through_the_presigned_path_with_the_default_limit(
+        git_repo: GitRepo, clean_env, tmp_path):
+    import io
+    import random
+
+    from PIL import Image
+
+    w, h = 2000, 1800  # noise does not compress: a real PNG above what any single API request may carry
+    noise = Image.frombytes("RGB", (w, h), random.Random(11).randbytes(w * h * 3))
+    buf = io.BytesIO()
+    noise.save(buf, format="PNG", compress_level=0)
+    big = buf.getvalue()
+    assert len(big) > 10 * 1024 * 1024
+    git_repo.write("scans/huge.png", big)
+    git_repo.write("small.png", image_bytes("PNG", size=(30, 20), seed=1))
+    head = git_repo.commit()
+    with EmbeddedBackend() as eb:
+        clean_env.setenv("SNAIL_API_KEY", eb.api_key)
+        results = tmp_path / "results.json"
+        code = cli.main(["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--all",
+                         "--results", str(results)])
+        outcomes = {r["path"]: (r["outcome"], r["http_status"]) for r in json.loads(results.read_text())["results"]}
+        assert code == 0, outcomes
+        assert outcomes["scans/huge.png"][0] == "completed"
+        assert eb.s3_events_delivered() >= 1  # it arrived through images/incoming/ and the S3 event handler
+        live = assert_backend_matches(git_repo, head, eb.s3, eb.dynamodb, eb.bucket, eb.table)
+        assert live["scans/huge.png"]["raw"]["Resolution"] == "2000x1800"
