@@ -124,3 +124,25 @@ def test_summary_stays_well_under_githubs_size_cap_with_long_names_and_messages(
     assert len(md.encode()) < 600 * 1024  # GitHub drops a summary above 1 MiB whole
     assert "more rows: see the results JSON." in md
     assert "x" * 301 not in md  # a long server message is cut in the table (the results JSON has it all)
+
+
+def _runner_unescape(text: str, prop: bool) -> str:
+    """What the Actions runner does to command data and properties (ActionCommand.Unescape*)."""
+    pairs = [("%0D", "\r"), ("%0A", "\n")] + ([("%3A", ":"), ("%2C", ",")] if prop else []) + [("%25", "%")]
+    for escaped, plain in pairs:
+        text = text.replace(escaped, plain)
+    return text
+
+
+def test_error_annotation_round_trips_through_the_runners_unescaping():
+    path = "dir: a,b/100% done\r\n%0A::x.png"
+    message = "put failed: 50% of\r\nthe body, key: value"
+    buf = io.StringIO()
+    Console(buf, actions=True).annotate("error", path, message)
+    line = buf.getvalue()
+    assert line.count("\n") == 1 and line.endswith("\n")  # one workflow command, one line
+    head, data = line[:-1].split("::", 2)[1:]
+    assert head.startswith("error file=")
+    assert "," not in head and head.count(":") == 0  # nothing ends the property early
+    assert _runner_unescape(head[len("error file="):], prop=True) == path
+    assert _runner_unescape(data, prop=False) == message
