@@ -312,3 +312,42 @@ def test_match_route_prefers_literal_then_parameter_then_greedy(method, path, wa
 def test_malformed_proxy_response_is_rejected(bad):
     with pytest.raises(ValueError):
         proxy_reply(bad)
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+def test_head_and_options_are_methods_the_api_does_not_define(gateway, method):
+    # API Gateway answers them itself (no ANY method, no CORS preflight in the template); HEAD without a body.
+    rec = Recorder()
+    url = gateway(rec)
+    r = requests.request(method, f"{url}/images/a.png", headers={"x-api-key": KEY}, timeout=10)
+    assert r.status_code == 403
+    assert r.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    if method == "HEAD":
+        assert r.content == b"" and int(r.headers["Content-Length"]) > 0
+    else:
+        assert r.json() == {"message": "Missing Authentication Token"}
+    assert rec.events == []
+
+
+def test_a_body_of_exactly_10_mib_passes_the_size_check_and_one_byte_more_does_not(gateway):
+    rec = Recorder()
+    url = gateway(rec)
+    headers = {"x-api-key": KEY, "Content-Type": "application/json"}  # text: no base64, so 10 MiB fits the event
+    at_limit = requests.post(f"{url}/uploads", data=b" " * MAX_BODY, headers=headers, timeout=60)
+    over = requests.post(f"{url}/uploads", data=b" " * (MAX_BODY + 1), headers=headers, timeout=60)
+    # 10 MiB of text is still over Lambda's 6 MiB event: refused as too long, not as too large a request.
+    assert at_limit.status_code == 413 and at_limit.json() == {"message": "Request Too Long"}
+    assert over.status_code == 413 and over.text == f"HTTP content length exceeded {MAX_BODY} bytes."
+
+
+def test_the_backends_largest_direct_put_fits_in_the_lambda_event(gateway):
+    from snail_backend.http import MAX_DIRECT_BODY
+
+    rec = Recorder()
+    url = gateway(rec)
+    body = b"\x89" * MAX_DIRECT_BODY
+    r = requests.put(f"{url}/images/photos/largest%20direct.png", data=body, timeout=60, headers={
+        "x-api-key": KEY, "Content-Type": "image/png", "filename": "photos/largest%20direct.png",
+        "x-content-sha256": "0" * 64, "User-Agent": "snail-images/0.1.0 " + "x" * 200})
+    assert r.status_code == 200
+    assert len(base64.b64decode(rec.events[0]["body"])) == MAX_DIRECT_BODY
