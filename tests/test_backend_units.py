@@ -38,6 +38,7 @@ def test_config_reads_every_variable() -> None:
 @pytest.mark.parametrize(("env", "names"), [
     ({}, "S3_BUCKET_NAME"), ({"KEY_SCHEME": "random"}, "KEY_SCHEME"), ({"VARIANT_SIZES": "sg=1"}, "sg, md and lg"),
     ({"VARIANT_SIZES": "sg=a,md=1,lg=2"}, "whole number"), ({"MAX_IMAGE_PIXELS": "-1"}, "MAX_IMAGE_PIXELS"),
+    ({"MAX_IMAGE_PIXELS": "178956971"}, "between 1 and 178956970"),
 ])
 def test_config_errors_name_the_variable(env: dict, names: str) -> None:
     with pytest.raises(ConfigError, match=names):

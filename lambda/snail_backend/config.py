@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .validation import DEFAULT_MAX_PIXELS
+from .validation import DEFAULT_MAX_PIXELS, HIGHEST_MAX_PIXELS
 
 # Every variable the backend reads; the template and the embedded backend set these.
 ENVIRONMENT_VARIABLES: tuple[str, ...] = (
@@ -81,6 +81,6 @@ class BackendConfig:
             table=env.get("DYNAMODB_TABLE_NAME", "").strip() or "image-metadata",
             variant_sizes=parse_sizes(env.get("VARIANT_SIZES", "").strip() or DEFAULT_VARIANT_SIZES),
             key_scheme=scheme,
-            max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, 1, 1_000_000_000),
+            max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, 1, HIGHEST_MAX_PIXELS),
             upload_url_expires=_int(env, "UPLOAD_URL_EXPIRES", 900, 1, 7 * 24 * 3600),
         )

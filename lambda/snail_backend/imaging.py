@@ -182,7 +182,7 @@ def decode(data: bytes, largest: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> t
     Returns the decoded image, the format name, and the encoder hints of the original.
     """
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit is `max_pixels`, below
         im = Image.open(io.BytesIO(data))
         if im.width * im.height > max_pixels:
             raise ConversionError(f"{im.width}x{im.height} is over the limit of {max_pixels} pixels")

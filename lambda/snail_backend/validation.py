@@ -16,6 +16,9 @@ from .formats import ALLOWED_PILLOW_FORMATS, format_for_path
 
 # Pillow's own default warning threshold (about 89.5 MP); above it we refuse outright.
 DEFAULT_MAX_PIXELS = 89_478_485
+# Image.open itself refuses images over twice Pillow's threshold (DecompressionBombError), so a
+# configured limit cannot usefully go higher.
+HIGHEST_MAX_PIXELS = 2 * DEFAULT_MAX_PIXELS
 
 
 class InvalidImage(ValueError):
@@ -48,7 +51,9 @@ def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_
         raise InvalidImage("Git LFS pointer, not the image: check out with LFS (actions/checkout `lfs: true`)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our limit (checked below, from the header) is the one that counts; Pillow's own
+            # warning at its default would refuse what a raised MAX_IMAGE_PIXELS allows.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=sorted(ALLOWED_PILLOW_FORMATS)) as im:
                 fmt = im.format or ""
                 width, height = im.size
