@@ -71,13 +71,18 @@ class ApiResponse:
     def error_message(self) -> str:
         """The server's error in one line: `code: message` (the API's JSON, or S3's XML), or the body's start."""
         if isinstance(self.body, dict) and ("error" in self.body or "message" in self.body):
-            code = self.body.get("error") or ""
-            msg = self.body.get("message") or ""
-            return f"{code}: {msg}" if code and msg else str(code or msg)
+            code = _one_line(str(self.body.get("error") or ""))
+            msg = _one_line(str(self.body.get("message") or ""))
+            return f"{code}: {msg}" if code and msg else code or msg
         code, msg = _xml_field(self.text, "Code"), _xml_field(self.text, "Message")
         if code or msg:  # S3 answers a presigned PUT with <Error><Code>..</Code><Message>..</Message>
             return f"{code}: {msg}" if code and msg else code or msg
         return " ".join(self.text.split())[:200] or f"HTTP {self.status}"
+
+
+def _one_line(text: str) -> str:
+    """A server's words on one line (a newline in a log line could pose as a workflow command)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _xml_field(text: str, name: str) -> str:

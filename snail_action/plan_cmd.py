@@ -12,6 +12,7 @@ from .checks import check_puts
 from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
 from .planning import build_plan_and_range
+from .report import one_line
 from .settings import Settings
 
 
@@ -72,11 +73,11 @@ def print_plan(plan: Plan, source: str, out: TextIO) -> None:
     for op in plan.operations:
         print(_describe(op), file=out)
     for f in plan.rejected:
-        print(f"  REJECTED {show_path(f.path)}: {f.reason}", file=out)
+        print(f"  REJECTED {show_path(f.path)}: {one_line(f.reason)}", file=out)
     for f in plan.warnings:
-        print(f"  warning {show_path(f.path)}: {f.reason}", file=out)
+        print(f"  warning {show_path(f.path)}: {one_line(f.reason)}", file=out)
     for f in plan.skipped:
-        print(f"  skipped {show_path(f.path)}: {f.reason}", file=out)
+        print(f"  skipped {show_path(f.path)}: {one_line(f.reason)}", file=out)
 
 
 def _dump_json(plan: Plan) -> str:
@@ -91,9 +92,9 @@ def _dump_json(plan: Plan) -> str:
 def _report(plan: Plan) -> None:
     """With --json, stdout holds only the JSON: rejections and warnings go to stderr."""
     for f in plan.rejected:
-        print(f"snail-images: rejected {show_path(f.path)}: {f.reason}", file=sys.stderr)
+        print(f"snail-images: rejected {show_path(f.path)}: {one_line(f.reason)}", file=sys.stderr)
     for f in plan.warnings:
-        print(f"snail-images: warning {show_path(f.path)}: {f.reason}", file=sys.stderr)
+        print(f"snail-images: warning {show_path(f.path)}: {one_line(f.reason)}", file=sys.stderr)
 
 
 def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = None) -> None:
@@ -123,9 +124,9 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         failed = check_puts(plan, reader, settings)
     rejected = [*plan.rejected, *failed]
     for f in rejected:
-        print(f"REJECTED {show_path(f.path)}: {f.reason}")
+        print(f"REJECTED {show_path(f.path)}: {one_line(f.reason)}")
     for f in plan.warnings:
-        print(f"warning {show_path(f.path)}: {f.reason}")
+        print(f"warning {show_path(f.path)}: {one_line(f.reason)}")
     _annotate_all(plan, settings, failed)
     good = len(plan.puts) - len(failed)
     print(f"Checked {len(plan.puts)} image(s) in {_short(plan.before)}..{_short(plan.after)} from {rng.source}: "

@@ -94,6 +94,13 @@ def safe_text(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def one_line(text: str) -> str:
+    """Text from elsewhere (a server's message, a library's error) on one log line: every run of
+    whitespace or control characters becomes one space. A newline in it could otherwise start a
+    line of its own, which the Actions runner would read as a workflow command (`::add-mask::`...)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def progress_line(index: int, total: int, result: Result) -> str:
     """`[12/500] put photos/a.png completed 200`, plus the message where there is one."""
     width = len(str(total))
@@ -102,7 +109,7 @@ def progress_line(index: int, total: int, result: Result) -> str:
         parts.append(str(result.http_status))
     line = " ".join(parts)
     if result.message:
-        line += f" - {result.message}"
+        line += f" - {one_line(result.message)}"
     return line
 
 
@@ -149,7 +156,7 @@ class Console:
             path = safe_text(path)
             self.line(f"::{level} file={escape_property(path)}::{escape_data(safe_text(message))}")
         else:
-            self.line(f"{level}: {display_path(path)}: {message}")
+            self.line(f"{level}: {display_path(path)}: {one_line(message)}")
 
 
 def add_mask(value: str, stream: TextIO | None = None) -> None:

@@ -423,3 +423,13 @@ def test_reconcile_whose_catalog_cannot_be_listed_exits_1_with_one_line(git_repo
     assert ("listing the catalog failed: HTTP 500 internal_error: boom for ***" in err if reply == "500"
             else "GET /images: no answer after" in err)
     assert KEY not in err
+
+
+def test_a_server_message_with_newlines_stays_on_its_progress_line(git_repo, api):
+    before = git_repo.commit("empty")
+    git_repo.write("a.png", image_bytes("PNG", seed=1))
+    after = git_repo.commit()
+    api.fail["a.png"] = (400, {"error": "bad_request", "message": "no\n::add-mask::x\r\n::error::forged"})
+    report, text = run(settings_for(git_repo, api, before=before, after=after, github_actions=True))
+    assert not any(ln.startswith(("::add-mask::", "::error::")) for ln in text.splitlines())
+    assert "[1/1] put a.png failed 400 - bad_request: no ::add-mask::x ::error::forged" in text
