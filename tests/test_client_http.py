@@ -357,3 +357,15 @@ def test_a_response_cut_off_every_time_ends_in_one_clear_api_error():
 def test_other_request_failures_become_one_line_api_errors():
     with client("http://127.0.0.1:1") as c, pytest.raises(ApiError, match=r"request failed \(InvalidURL\)"):
         c.upload_presigned("http:///bucket/k?X-Amz-Signature=SECRET", "PUT", {}, b"x")
+
+
+def test_honours_retry_after_as_an_http_date():
+    import email.utils
+    import time
+
+    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    slept: list[float] = []
+    with StubServer(fails_then_ok(1, 429, {"Retry-After": when})) as srv, client(srv.url, sleep=slept.append) as c:
+        resp = c.get_image("a.png")
+    assert resp.status == 200
+    assert len(slept) == 1 and 3.0 <= slept[0] <= 5.0  # the date's distance, not the 0.05 s jitter ceiling
