@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -86,3 +87,13 @@ def test_png_text_and_profile_chunk_bombs_are_refused(kind: bytes) -> None:
     chunk = struct.pack(">I", len(head + bomb)) + kind + head + bomb + struct.pack(">I", zlib.crc32(kind + head + bomb))
     with pytest.raises(InvalidImage, match="too large"):
         validate_image(png[:at] + chunk + png[at:], "bomb.png")
+
+
+def test_header_checks_do_not_walk_every_frame() -> None:
+    from PIL import Image
+
+    pages = [Image.new("L", (4, 4), i) for i in range(50)]
+    buf = io.BytesIO()
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:])
+    assert validate_image(buf.getvalue(), "pages.tif").frames == 50
+    assert validate_image(buf.getvalue(), "pages.tif", load=False).frames == 0  # not counted

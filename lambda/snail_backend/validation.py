@@ -32,7 +32,7 @@ class ImageInfo:
     width: int
     height: int
     mode: str
-    frames: int
+    frames: int  # 0 when not counted (header-only checks)
 
 
 def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -65,7 +65,9 @@ def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_
                     raise InvalidImage(
                         f"content is {fmt} but the extension says {expected.pillow}: rename the file or re-export it"
                     )
-                frames = getattr(im, "n_frames", 1)
+                # Counting frames walks every frame (a TIFF of a million tiny pages takes minutes):
+                # only the full check does; the backend's header check has no use for the count.
+                frames = getattr(im, "n_frames", 1) if load else 0
                 mode = im.mode
                 if load:
                     im.load()  # decodes the first frame fully: a truncated file fails here
