@@ -469,3 +469,27 @@ def test_raw_size_is_as_displayed_after_exif_orientation(world: World, fmt: str)
     assert status == 200, body
     sizes = {k: (v["width"], v["height"]) for k, v in body["images"].items()}
     assert sizes == {"raw": (60, 120), "sg": (16, 32), "md": (32, 64), "lg": (48, 96)}
+
+
+def _cursor(after) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("after", ["x" * 1100, "\ud800", "", 7, None])
+def test_list_refuses_forged_cursors_the_catalog_cannot_take(world: World, after) -> None:
+    status, body = call(world.backend, list_event(_cursor(after)))
+    assert (status, body["error"]) == (400, "bad_request")
+
+
+@pytest.mark.parametrize("after", ["a", "ref", "raw/a.png", "collecting", "\uffff"])
+def test_a_forged_cursor_only_moves_within_the_registrations(world: World, after: str) -> None:
+    for path in ("a.png", "b.png", "z/c.png"):
+        world.put(path, PNG)
+    world.delete("b.png")
+    status, body = call(world.backend, list_event(_cursor(after)))
+    assert status == 200
+    live = ["a.png", "z/c.png"]
+    assert [f["registered_file"] for f in body["files"]] == [p for p in live if p > after]
+    assert all(set(f) == {"registered_file", "hash", "status"} for f in body["files"])

@@ -181,6 +181,14 @@ def decode_cursor(cursor: str) -> str:
         after = data["after"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as exc:
         raise BadCursor("the cursor is not one this API returned: start again without it") from exc
-    if not isinstance(after, str) or not after:
+    if not isinstance(after, str) or not after or not _fits_sort_key(after):
         raise BadCursor("the cursor is not one this API returned: start again without it")
     return after
+
+
+def _fits_sort_key(value: str) -> bool:
+    """DynamoDB refuses a start key that is not UTF-8 or over 1024 bytes (a 500 otherwise)."""
+    try:
+        return len(value.encode("utf-8")) <= 1024
+    except UnicodeEncodeError:
+        return False
