@@ -68,10 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
 
     p = command("serve", "run the embedded backend (moto S3 + DynamoDB + local API gateway)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="API port; 0 picks a free one")
-    p.add_argument("--api-key", default=None, help="the key clients must send (default: generated)")
-    p.add_argument("--ready-file", type=Path, default=None, help="also write the ready line here")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="API port; 0 (the default) picks a free one")
+    p.add_argument("--api-key", default=None, metavar="KEY",
+                   help="the key clients must send in x-api-key (default: generated)")
+    p.add_argument("--ready-file", type=Path, default=None, metavar="FILE",
+                   help="also write the ready JSON line here (mode 0600, removed on exit)")
 
     p = command("variants", "make the sg/md/lg variants of local files exactly as the backend does")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -80,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per file")
 
     p = command("demo", "the whole pipeline on this machine, with a report and a gallery page")
-    p.add_argument("--out", type=Path, default=Path("demo-output"))
+    p.add_argument("--out", type=Path, default=Path("demo-output"), metavar="DIR",
+                   help="folder for the sample repository, gallery.html and backend.log (default: demo-output)")
     return parser
 
 
