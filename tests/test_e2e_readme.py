@@ -43,3 +43,18 @@ def test_the_boto3_example_of_the_serve_section_runs_as_printed(tmp_path):
     lines = printed.getvalue().splitlines()
     assert lines[0] == f"{raw_key} {len(png)}"
     assert "'RegisteredFile': {'S': 'cat.png'}" in lines[1]
+
+
+def _github_slug(heading: str) -> str:
+    # GitHub's anchor for a heading: lower case, punctuation other than '-' and '_' dropped, spaces to '-'.
+    text = heading.strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def test_every_contents_link_of_the_intro_leads_to_a_heading_of_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    slugs = {_github_slug(m) for m in re.findall(r"^#{1,6} (.+)$", readme, flags=re.M)}
+    intro = (ROOT / "docs" / "readme" / "00-intro.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(#([^)]+)\)", intro)
+    assert len(links) >= 7
+    assert [link for link in links if link not in slugs] == []
