@@ -433,3 +433,20 @@ def test_a_server_message_with_newlines_stays_on_its_progress_line(git_repo, api
     report, text = run(settings_for(git_repo, api, before=before, after=after, github_actions=True))
     assert not any(ln.startswith(("::add-mask::", "::error::")) for ln in text.splitlines())
     assert "[1/1] put a.png failed 400 - bad_request: no ::add-mask::x ::error::forged" in text
+
+
+@pytest.mark.parametrize("event", ["pull_request", "pull_request_target"])
+def test_a_sync_in_a_pull_request_event_is_refused_before_sending_anything(history, api, tmp_path, event):
+    from snail_action.settings import SettingsError
+
+    repo, before, after = history
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"pull_request": {"base": {"sha": before}, "head": {"sha": after}}}))
+    s = settings_for(repo, api, event_name=event, event_path=path, github_actions=True)
+    with pytest.raises(SettingsError, match=f"mode diff in a {event} event would send .* use mode check"):
+        run(s)
+    assert api.received == []
+    # a dry run and an explicit range are still allowed
+    assert {r.outcome for r in run(settings_for(repo, api, event_name=event, event_path=path,
+                                                dry_run=True))[0].results} == {"planned"}
+    assert run(settings_for(repo, api, event_name=event, before=before, after=after))[0].ok
