@@ -231,7 +231,7 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
     mode = settings.mode
     dry = settings.dry_run or mode == "check"
     if (not dry and (settings.event_name or "").startswith("pull_request") and settings.before is None
-            and settings.after is None):
+            and settings.after is None and not settings.all_files):
         # The range would be the pull request's own, not yet merged changes: sending them would put
         # images into the backend that the branch it mirrors does not have (and may never have).
         raise SettingsError(f"mode {mode} in a {settings.event_name} event would send the pull request's unmerged "

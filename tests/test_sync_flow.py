@@ -450,3 +450,4 @@ def test_a_sync_in_a_pull_request_event_is_refused_before_sending_anything(histo
     assert {r.outcome for r in run(settings_for(repo, api, event_name=event, event_path=path,
                                                 dry_run=True))[0].results} == {"planned"}
     assert run(settings_for(repo, api, event_name=event, before=before, after=after))[0].ok
+    assert run(settings_for(repo, api, event_name=event, after=after, all_files=True))[0].ok
