@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,9 +138,15 @@ class Console:
     def __init__(self, stream: TextIO | None = None, actions: bool = False):
         self.stream = stream or sys.stdout
         self.actions = actions
+        self._lock = threading.Lock()
 
     def line(self, text: str = "") -> None:
-        print(text, file=self.stream, flush=True)
+        # One write per line under a lock: retry notes come from worker threads while the main thread
+        # prints progress, and print() writes the text and its newline separately, so two lines could
+        # interleave (and a workflow command not at the start of a line is not one).
+        with self._lock:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

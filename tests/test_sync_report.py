@@ -146,3 +146,30 @@ def test_error_annotation_round_trips_through_the_runners_unescaping():
     assert "," not in head and head.count(":") == 0  # nothing ends the property early
     assert _runner_unescape(head[len("error file="):], prop=True) == path
     assert _runner_unescape(data, prop=False) == message
+
+
+def test_console_lines_from_many_threads_never_interleave():
+    import threading
+
+    class SlowStream(io.StringIO):
+        def write(self, s):  # a write that yields mid-way, as a pipe to the runner may
+            import time
+
+            n = super().write(s)
+            time.sleep(0)
+            return n
+
+    stream = SlowStream()
+    console = Console(stream)
+    lines = [f"thread {t} line {i}" for t in range(8) for i in range(200)]
+
+    def work(t):
+        for i in range(200):
+            console.line(f"thread {t} line {i}")
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(stream.getvalue().splitlines()) == sorted(lines)
