@@ -329,7 +329,7 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     commits = sum(len(p.commits) for p in repo.pushes)
     ui.line(f"  sample repository  {out / 'repo'}  ({len(repo.pushes)} pushes, {commits} commits)")
     with open(out / "backend.log", "w", encoding="utf-8") as log, _backend_logging_to(log), \
-            EmbeddedBackend(error_log=log) as eb:
+            EmbeddedBackend(error_log=log, environ={}) as eb:  # the stack's defaults, whatever the shell sets
         ui.line(f"  embedded backend   API {eb.api_url}  \u00b7  S3 and DynamoDB (moto) {eb.aws_endpoint_url}")
         checks: list[Check] = []
         reports = []

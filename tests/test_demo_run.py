@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -41,7 +42,18 @@ class GalleryParser(HTMLParser):
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo-output"
     printed = io.StringIO()
-    code = run_demo(argparse.Namespace(out=out), stream=printed)
+    # The backend's own settings in the shell must not change what the demo proves (or break it).
+    hostile = {"KEY_SCHEME": "timestamp", "VARIANT_SIZES": "not sizes"}
+    saved = {name: os.environ.get(name) for name in hostile}
+    os.environ.update(hostile)
+    try:
+        code = run_demo(argparse.Namespace(out=out), stream=printed)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return code, out, printed.getvalue()
 
 

@@ -247,3 +247,15 @@ def test_serve_with_an_unwritable_ready_file_exits_2_before_announcing_ready(tmp
     assert line.startswith("snail-images serve: error: cannot write --ready-file") and str(taken) in line
     assert "Traceback" not in err
     assert taken.is_dir() and list(taken.iterdir()) == []
+
+
+def test_serve_with_a_malformed_backend_setting_in_the_environment_names_it(monkeypatch, capsys):
+    from snail_action import cli
+
+    monkeypatch.setenv("VARIANT_SIZES", "sg=big")
+    assert cli.main(["serve"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("snail-images serve: error: could not start:")
+    assert "VARIANT_SIZES=sg=big" in line and "fix or unset it" in line

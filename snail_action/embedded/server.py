@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from snail_backend.config import ConfigError
+
 from ..cfn_template import load_template
 from . import aws, definitions
 from .gateway import Gateway
@@ -192,6 +194,17 @@ def _write_ready_file(path: Path, line: str) -> None:
         raise
 
 
+def settings_problem(exc: Exception, environ: Mapping[str, str]) -> str:
+    """A backend setting the user's environment overrides is malformed: say which, and what to do."""
+    from snail_backend.config import ENVIRONMENT_VARIABLES
+
+    own = {"S3_BUCKET_NAME", "DYNAMODB_TABLE_NAME"}  # always this instance's own
+    given = [f"{name}={environ[name]}" for name in ENVIRONMENT_VARIABLES if name in environ and name not in own]
+    if not given:
+        return str(exc)
+    return f"{exc} (your environment sets {', '.join(given)}: fix or unset it)"
+
+
 def run_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
@@ -210,6 +223,9 @@ def run_serve(args: argparse.Namespace) -> int:
             embedded.start()
         except (OSError, definitions.TemplateError) as exc:
             print(f"snail-images serve: error: could not start: {exc}", file=sys.stderr)
+            return 2
+        except ConfigError as exc:
+            print(f"snail-images serve: error: could not start: {settings_problem(exc, os.environ)}", file=sys.stderr)
             return 2
         line = json.dumps(embedded.ready_info())
         # The file first: a reader of stdout must never see "ready" from a server about to exit.
