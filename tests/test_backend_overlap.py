@@ -102,3 +102,57 @@ def test_a_stalled_delete_copy_acts_on_the_registration_it_finds_when_it_resumes
     assert (status, body["deleted"], body["objects_removed"]) == (200, 4, 4)
     assert world.get("a.png")[0] == 404 and world.object_keys() == set()
     world.check_invariants()
+
+
+class Crash(BaseException):
+    """The function dies (timeout, out of memory): nothing after this line of it runs."""
+
+
+class WriteThenCrash:
+    """The real S3 client; before the first put_object `before` runs, after it the function dies."""
+
+    def __init__(self, client, before):
+        self._client, self._before = client, before
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name != "put_object":
+            return attr
+
+        def call(*args, **kwargs):
+            self._before()
+            attr(*args, **kwargs)
+            raise Crash
+
+        return call
+
+
+def _clocked(world: World, now: list[float], **kwargs):
+    return world.make_backend(clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s),
+                              lease_seconds=30, **kwargs)
+
+
+@pytest.mark.parametrize("then", ["sweep_after_the_window", "stored_again_before_it"])
+def test_an_object_written_by_a_put_that_died_after_its_name_was_collected_goes_at_the_next_sweep(
+        world: World, then: str) -> None:
+    now = [1_000_000.0]
+    backend = _clocked(world, now)
+    # The PUT takes its reference; before its first S3 write a DELETE of the path collects the name;
+    # the PUT writes the raw object and dies before it can learn that and compensate.
+    dying = _clocked(world, now, s3=WriteThenCrash(world.s3, lambda: world.delete("a.png", backend=backend)))
+    with pytest.raises(Crash):
+        world.put("a.png", X, backend=dying)
+    assert world.object_keys() == {f"images/raw/{NAME}"}  # the orphan: no registration uses it
+    world.delete("other.png", backend=backend)  # a sweep while the PUT might still be writing
+    assert world.object_keys() == {f"images/raw/{NAME}"}
+    if then == "stored_again_before_it":
+        assert world.put("b.png", X, backend=backend)[1]["status"] == "completed"
+        now[0] += 31
+        world.delete("other.png", backend=backend)
+        assert world.object_keys() == OBJECTS  # in use again: kept
+    else:
+        now[0] += 31  # the dead PUT's window (its lease) is over: the next sweep collects the name
+        world.delete("other.png", backend=backend)
+        assert world.object_keys() == set()
+    world.check_invariants()
+    assert [i for i in world.items() if i["ImageType"] == "collecting"] == []

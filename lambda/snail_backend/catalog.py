@@ -134,6 +134,12 @@ class Catalog:
         call = {"Put": self.db.put_item, "Update": self.db.update_item, "Delete": self.db.delete_item}[kind]
         call(**op)
 
+    def query_items(self, image_type: str, limit: int) -> list[dict[str, Any]]:
+        """The first `limit` items of a (small) partition."""
+        out = self.db.query(TableName=self.table, KeyConditionExpression="ImageType = :t",
+                            ExpressionAttributeValues=values(t=image_type), ConsistentRead=True, Limit=limit)
+        return [from_attrs(i) for i in out.get("Items", [])]
+
     def ids(self, image_type: str, limit: int) -> list[str]:
         """The first `limit` ImageIds of a (small) partition."""
         out = self.db.query(TableName=self.table, KeyConditionExpression="ImageType = :t",

@@ -13,12 +13,16 @@ Invariants (contracts.md section 3) and how they are kept:
   because the request was superseded meanwhile, the name is acquired and released once more so that
   an object written after a collection is collected too (compensation);
 - a head remembers the collections its request started (`Collect`: name -> token), so a retry of
-  the same request finishes a collection that a failure interrupted.
+  the same request finishes a collection that a failure interrupted;
+- a writer that dies between its S3 write and that transaction cannot compensate: a reference
+  records until when its takers may still write (`WriteUntil`), a collection ending before that
+  leaves its marker with `RecheckAt`, and the first sweep after it collects the name once more.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 import uuid
@@ -105,7 +109,9 @@ class Registry:
                     if head["State"] == COMPLETED:
                         return PutResult(registration(head), unchanged=True)
                     # pending (interrupted) or failed: the same request again repairs it.
-                    return self._process(req, head, duplicate=False, first=self._first_render(req, first))
+                    first = self._first_render(req, first)
+                    self._extend_write_window(head["Name"])
+                    return self._process(req, head, duplicate=False, first=first)
                 if req.issued_ms is not None and head.get("Issued", 0) > req.issued_ms:
                     return PutResult(registration(head), stale=True)
             # Decode before anything is stored: a damaged file is refused (UndecodableImage) untouched.
@@ -130,13 +136,15 @@ class Registry:
         items: list[dict] = []
         if ref is None:
             items.append(self.catalog.put({"ImageType": REF, "ImageId": name, "Refs": 1, "Phase": LIVE,
-                                           "Token": _token()}, "attribute_not_exists(ImageId)"))
+                                           "Token": _token(), "WriteUntil": now + self.lease_seconds},
+                                          "attribute_not_exists(ImageId)"))
         elif ref["Phase"] == COLLECTING:
             raise _Collecting(name)
         else:
-            items.append(self.catalog.update(REF, name, "SET Refs = Refs + :one",
+            items.append(self.catalog.update(REF, name, "SET Refs = Refs + :one, WriteUntil = :wu",
                                              "Phase = :live AND #tok = :tok", names={"#tok": "Token"},
-                                             vals=values(one=1, live=LIVE, tok=ref["Token"])))
+                                             vals=values(one=1, live=LIVE, tok=ref["Token"],
+                                                         wu=now + self.lease_seconds)))
         duplicate = ref is not None and ref.get("Refs", 0) > 0
         upload_date = iso(now)
         collect: dict[str, str] = dict((tombstone or {}).get("Collect", {}))
@@ -250,10 +258,7 @@ class Registry:
         result = self._delete(path)
         # Afterwards, so that the path's own collection (perhaps one a failed earlier copy of this
         # request gave up) is finished -- and counted in objects_removed -- by the path's own steps.
-        try:
-            self.sweep()
-        except Exception:  # noqa: BLE001 -- others' leftovers must not fail this delete; a later sweep retries
-            log.warning("sweep after deleting %s failed", path, exc_info=True)
+        self.sweep()
         return result
 
     def _delete(self, path: str) -> DeleteResult:
@@ -354,11 +359,20 @@ class Registry:
     def _collect(self, name: str, token: str) -> int:
         """Delete the objects of `name`, then its reference. Only the holder of `token` calls this."""
         try:
+            ref = self.catalog.get_ref(name)
+            if ref is None or ref.get("Token") != token or ref["Phase"] != COLLECTING:
+                log.info("collection of %s was taken over", name)
+                return 0
             removed = self.storage.remove_all(name)
+            # A writer that took the name before it was released may still be running and may still
+            # write an object after this (then die before compensating): while its window is open,
+            # the marker stays, and a sweep after the window collects the name once more.
+            recheck = math.ceil(ref.get("WriteUntil", 0))  # whole seconds: compared exactly later
             self.catalog.transact([
                 self.catalog.delete(REF, name, "#tok = :tok AND Phase = :c", names={"#tok": "Token"},
                                     vals=values(tok=token, c=COLLECTING)),
-                self.catalog.delete(MARK, name),
+                self.catalog.put(dict(marker(name), RecheckAt=recheck)) if recheck > self.clock()
+                else self.catalog.delete(MARK, name),
             ])
         except Conflict:
             log.info("collection of %s was taken over", name)
@@ -383,16 +397,56 @@ class Registry:
             self._backoff(deadline)
 
     def sweep(self, limit: int = 25) -> int:
-        """Finish collections whose collector died (lease run out); returns objects removed."""
-        return sum(self._help_collect(name)[0] for name in self.catalog.ids(MARK, limit))
+        """Finish collections whose collector died (lease run out), and collect once more the names
+        whose writers' window has closed since their collection; returns objects removed."""
+        removed = 0
+        try:
+            items = self.catalog.query_items(MARK, limit)
+        except Exception:  # noqa: BLE001 -- the sweep is housekeeping: it never fails the request
+            log.warning("sweep: the markers could not be read", exc_info=True)
+            return 0
+        for item in items:
+            name, recheck = item["ImageId"], item.get("RecheckAt")
+            try:
+                if recheck is None:
+                    removed += self._help_collect(name)[0]
+                elif recheck <= self.clock():
+                    removed += self._recheck(name, recheck)
+            except Exception:  # noqa: BLE001 -- others' leftovers must not fail this request; the next sweep retries
+                log.warning("sweep: %s is left for a later sweep", name, exc_info=True)
+        return removed
 
-    def _compensate(self, name: str) -> None:
+    def _recheck(self, name: str, recheck: float) -> int:
+        """`name` was collected while a writer could still write it; that writer is gone now."""
+        ref = self.catalog.get_ref(name)
+        if ref is None:
+            return self._compensate(name)  # whatever such a writer left goes (and the marker with it)
+        if ref["Phase"] == LIVE:
+            # Held again: its objects are in use (the same bytes), and this holder's own window is
+            # later than the old one, so the next collection covers both.
+            try:
+                self.catalog.transact([self.catalog.delete(MARK, name, "RecheckAt = :r", values(r=recheck))])
+            except Conflict:
+                pass
+            return 0
+        return self._help_collect(name)[0]
+
+    def _extend_write_window(self, name: str) -> None:
+        """A retry about to write `name`'s objects again: its window is now."""
+        try:
+            self.catalog.transact([self.catalog.update(REF, name, "SET WriteUntil = :wu", "Phase = :live",
+                                                       vals=values(wu=self.clock() + self.lease_seconds,
+                                                                   live=LIVE))])
+        except Conflict:
+            pass  # being collected: this registration was replaced, and its commit will say so
+
+    def _compensate(self, name: str) -> int:
         """Acquire and release `name` once, so that objects written after its collection go too."""
         deadline = self.clock() + self.wait_seconds
         while True:
             ref = self.catalog.get_ref(name)
             if ref is not None and ref["Phase"] == LIVE:
-                return  # a live holder uses (and has written) these very bytes
+                return 0  # a live holder uses (and has written) these very bytes
             if ref is not None:
                 self._wait_for_collection(name, deadline)
                 continue
@@ -406,8 +460,7 @@ class Registry:
                 ])
             except Conflict:
                 continue
-            self._collect(name, token)
-            return
+            return self._collect(name, token)
 
     def _backoff(self, deadline: float) -> None:
         if self.clock() > deadline:
