@@ -99,7 +99,12 @@ class Settings:
                           ("api_key", "SNAIL_API_KEY"), ("mode", "SNAIL_MODE"),
                           ("on_non_image", "SNAIL_ON_NON_IMAGE")):
             if (v := get(name)) is not None:
-                kw[key] = v.strip() if key != "api_key" else v
+                if key == "api_key":
+                    kw[key] = v
+                elif key in ("mode", "on_non_image"):  # choices: `Diff` or `WARN` in a workflow mean the same
+                    kw[key] = v.strip().lower()
+                else:
+                    kw[key] = v.strip()
         region = get("SNAIL_AWS_REGION") or get("AWS_REGION") or get("AWS_DEFAULT_REGION")
         if region:
             kw["aws_region"] = region

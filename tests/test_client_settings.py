@@ -87,3 +87,8 @@ def test_entrypoint_masks_the_stripped_key_escaped():
     with redirect_stdout(out):
         entrypoint.main({"SNAIL_API_KEY": "ab%cd \n", "SNAIL_MODE": "bogus"})
     assert out.getvalue().splitlines()[0] == "::add-mask::ab%25cd"
+
+
+def test_choice_inputs_are_case_insensitive():
+    s = Settings.from_environ({"SNAIL_MODE": " Reconcile ", "SNAIL_ON_NON_IMAGE": "WARN"})
+    assert (s.mode, s.on_non_image) == ("reconcile", "warn")
