@@ -235,7 +235,7 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
         # The range would be the pull request's own, not yet merged changes: sending them would put
         # images into the backend that the branch it mirrors does not have (and may never have).
         raise SettingsError(f"mode {mode} in a {settings.event_name} event would send the pull request's unmerged "
-                            "changes: use mode check there (or give before and after explicitly)")
+                            "changes: use mode check there (or give the range explicitly: before, after or --all)")
     plan = build_plan(replace(settings, all_files=True) if mode == "reconcile" else settings)
     report = SyncReport(mode=mode, before=None if mode == "reconcile" else plan.before, after=plan.after,
                         dry_run=dry, warnings=[(f.path, f.reason) for f in plan.warnings],
