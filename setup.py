@@ -43,6 +43,8 @@ class SdistWithTemplate(sdist):
     def make_release_tree(self, base_dir: str, files: list[str]) -> None:
         super().make_release_tree(base_dir, files)
         target = Path(base_dir) / TEMPLATE
+        if target.exists():  # already listed (a MANIFEST.in): sdist has linked it in
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / TEMPLATE, target)
 

@@ -90,3 +90,19 @@ def test_without_the_embedded_extra_serve_and_demo_name_what_to_install(command,
     assert line.startswith(f"snail-images {command}: error:")
     assert "moto" in line and "pip install 'snail-images-action[embedded]'" in line
     assert not out.exists()
+
+
+def test_an_sdist_carries_the_template_so_a_wheel_built_from_it_gets_its_copy(tmp_path):
+    import tarfile
+
+    src, dist = tmp_path / "src", tmp_path / "dist"
+    src.mkdir()
+    _copy_sources(src)
+    done = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)], cwd=src,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (archive,) = dist.glob("*.tar.gz")
+    with tarfile.open(archive) as tar:
+        members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
+        assert "setup.py" in members
+        assert tar.extractfile(members["cloudformation/template.yaml"]).read() == TEMPLATE.read_bytes()
