@@ -140,13 +140,6 @@ class Catalog:
                             ExpressionAttributeValues=values(t=image_type), ConsistentRead=True, Limit=limit)
         return [from_attrs(i) for i in out.get("Items", [])]
 
-    def ids(self, image_type: str, limit: int) -> list[str]:
-        """The first `limit` ImageIds of a (small) partition."""
-        out = self.db.query(TableName=self.table, KeyConditionExpression="ImageType = :t",
-                            ExpressionAttributeValues=values(t=image_type), ProjectionExpression="ImageId",
-                            ConsistentRead=True, Limit=limit)
-        return [i["ImageId"]["S"] for i in out.get("Items", [])]
-
     # -- listing -------------------------------------------------------------------------------
     def list_heads(self, cursor: str | None, limit: int = 200) -> tuple[list[dict[str, Any]], str | None]:
         """One page of live heads in path order; the cursor is opaque to clients."""
