@@ -494,3 +494,16 @@ def test_a_forged_cursor_only_moves_within_the_registrations(world: World, after
     live = ["a.png", "z/c.png"]
     assert [f["registered_file"] for f in body["files"]] == [p for p in live if p > after]
     assert all(set(f) == {"registered_file", "hash", "status"} for f in body["files"])
+
+
+def test_s3_event_for_an_upload_over_the_limit_refuses_it_unread(world: World, monkeypatch) -> None:
+    import snail_backend.app as app
+
+    monkeypatch.setattr(app, "MAX_UPLOAD_BYTES", len(PNG) - 1)  # a presigned PUT does not bound the size
+    _incoming(world, "images/incoming/big.png", PNG, "big.png", issued=1)
+    out = world.backend.handle_s3_event(s3_event("images/incoming/big.png"))["results"][0]
+    assert out["outcome"] == "too_large"
+    status, body = world.get("big.png")
+    assert (status, body["status"], body["error"], body["hash"]) == (200, "failed", "too_large",
+                                                                     hashlib.sha256(PNG).hexdigest())
+    assert world.object_keys() == set()

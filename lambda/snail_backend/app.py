@@ -194,10 +194,11 @@ class Backend:
         return {"results": outcomes}
 
     def _incoming(self, key: str) -> dict[str, Any]:
-        got = self.storage.get_incoming(key)
+        got = self.storage.get_incoming(key, MAX_UPLOAD_BYTES)
         if got is None:
             return {"outcome": "gone"}  # a duplicate or late event: the upload was handled already
-        data, meta = got
+        body, meta, size = got
+        data = body or b""
         outcome: dict[str, Any]
         path = None
         claimed = meta.get("sha256", "").lower()
@@ -207,6 +208,9 @@ class Backend:
             issued = 0
         try:
             path = repository_path(unquote(meta.get("filename", ""), errors="strict"))
+            if body is None:
+                raise HttpError(413, "too_large", f"{path}: the upload is {size} bytes, over the "
+                                                  f"{MAX_UPLOAD_BYTES}-byte limit")
             digest = hashlib.sha256(data).hexdigest()
             if claimed != digest:
                 raise HttpError(400, "digest_mismatch", f"{path}: the uploaded bytes' SHA-256 is {digest}, not the "
@@ -220,9 +224,9 @@ class Backend:
         except HttpError as exc:
             log.warning("incoming %s refused: %s %s", key, exc.code, exc.message)
             outcome = {"outcome": exc.code, "message": exc.message}
-            if path is not None and exc.status == 400:
+            if path is not None and exc.status in (400, 413):
                 # The client polls GET for this content: a refusal it can see beats a silent timeout.
-                sha = claimed if _HEX64.fullmatch(claimed) else hashlib.sha256(data).hexdigest()
+                sha = claimed if _HEX64.fullmatch(claimed) or body is None else hashlib.sha256(data).hexdigest()
                 self.registry.record_refusal(path, sha, exc.code, exc.message, issued)
         except UnicodeDecodeError:
             outcome = {"outcome": "bad_request", "message": "filename metadata is not percent-encoded UTF-8"}

@@ -45,15 +45,22 @@ class Storage:
             raise
         return True
 
-    def get_incoming(self, key: str) -> tuple[bytes, dict[str, str]] | None:
-        """Body and user metadata of an incoming upload; None when it is gone (already handled)."""
+    def get_incoming(self, key: str, max_bytes: int) -> tuple[bytes | None, dict[str, str], int] | None:
+        """Body, user metadata and size of an incoming upload; None when it is gone (already handled).
+        The body is None when the object is over `max_bytes`: a presigned PUT does not bound the
+        size, and reading such a body would only exhaust the function's memory."""
         try:
             obj = self.s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise
-        return obj["Body"].read(), {k.lower(): v for k, v in obj.get("Metadata", {}).items()}
+        meta = {k.lower(): v for k, v in obj.get("Metadata", {}).items()}
+        size = int(obj.get("ContentLength", 0))
+        if size > max_bytes:
+            obj["Body"].close()
+            return None, meta, size
+        return obj["Body"].read(), meta, size
 
     def delete_incoming(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=key)
