@@ -12,7 +12,7 @@ from .checks import check_puts
 from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
 from .planning import build_plan_and_range
-from .report import one_line
+from .report import annotation_prefix, one_line
 from .settings import Settings
 
 
@@ -44,10 +44,11 @@ def _escape_property(s: str) -> str:
     return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotate(level: str, finding: Finding, out: TextIO) -> None:
-    """A GitHub workflow command, so the run's summary points at the file."""
+def annotate(level: str, finding: Finding, out: TextIO, prefix: str = "") -> None:
+    """A GitHub workflow command, so the run's summary points at the file (`prefix`: see annotation_prefix)."""
     path = finding.path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    print(f"::{level} file={_escape_property(path)}::{_escape_data(f'{path}: {finding.reason}')}", file=out)
+    print(f"::{level} file={_escape_property(prefix + path)}::{_escape_data(f'{path}: {finding.reason}')}",
+          file=out)
 
 
 def _describe(op: Operation) -> str:
@@ -101,10 +102,11 @@ def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = 
     """In GitHub Actions, annotations on stdout (where the runner reads workflow commands)."""
     if not settings.github_actions:
         return
+    prefix = annotation_prefix(GitRunner(settings.repo).root, settings.workspace)
     for f in [*plan.rejected, *(extra or [])]:
-        annotate("error", f, sys.stdout)
+        annotate("error", f, sys.stdout, prefix)
     for f in plan.warnings:
-        annotate("warning", f, sys.stdout)
+        annotate("warning", f, sys.stdout, prefix)
 
 
 def run_plan(args: argparse.Namespace, settings: Settings) -> int:

@@ -132,12 +132,26 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def annotation_prefix(repo_root: Path | None, workspace: Path | None) -> str:
+    """What to put before a repository path in `::error file=`: GitHub resolves that name against
+    the workspace, so an image repository checked out into a subfolder (`path:` of actions/checkout)
+    needs the folder in front. Outside the workspace nothing would link; the path is left as is."""
+    if repo_root is None or workspace is None:
+        return ""
+    try:
+        rel = Path(repo_root).resolve().relative_to(Path(workspace).resolve())
+    except (OSError, ValueError):
+        return ""
+    return "" if str(rel) == "." else rel.as_posix() + "/"
+
+
 class Console:
     """Progress lines on a stream, plus workflow commands when running in GitHub Actions."""
 
-    def __init__(self, stream: TextIO | None = None, actions: bool = False):
+    def __init__(self, stream: TextIO | None = None, actions: bool = False, file_prefix: str = ""):
         self.stream = stream or sys.stdout
         self.actions = actions
+        self.file_prefix = file_prefix
         self._lock = threading.Lock()
 
     def line(self, text: str = "") -> None:
@@ -160,7 +174,7 @@ class Console:
 
     def annotate(self, level: str, path: str, message: str) -> None:
         if self.actions:
-            path = safe_text(path)
+            path = safe_text(self.file_prefix + path)
             self.line(f"::{level} file={escape_property(path)}::{escape_data(safe_text(message))}")
         else:
             self.line(f"{level}: {display_path(path)}: {one_line(message)}")

@@ -64,6 +64,7 @@ class Settings:
     github_actions: bool = False
     event_path: Path | None = None
     event_name: str | None = None
+    workspace: Path | None = None  # GITHUB_WORKSPACE: annotations name files relative to it
 
     def __post_init__(self) -> None:
         if self.on_non_image not in NON_IMAGE_POLICIES:
@@ -130,6 +131,8 @@ class Settings:
             kw["event_path"] = Path(v)
         if (v := get("GITHUB_EVENT_NAME")) is not None:
             kw["event_name"] = v
+        if (v := get("GITHUB_WORKSPACE")) is not None:
+            kw["workspace"] = Path(v)
         return cls(**kw)  # type: ignore[arg-type]
 
     def with_args(self, args: argparse.Namespace) -> Settings:

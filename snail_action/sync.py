@@ -29,6 +29,7 @@ from .report import (
     Result,
     SyncReport,
     add_mask,
+    annotation_prefix,
     append_summary,
     outputs_for,
     progress_line,
@@ -227,7 +228,7 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
     from .planning import Policy, build_plan
 
     options = options or SyncOptions()
-    console = Console(out, actions=settings.github_actions)
+    console = Console(out, actions=settings.github_actions, file_prefix=_file_prefix(settings))
     mode = settings.mode
     dry = settings.dry_run or mode == "check"
     if (not dry and (settings.event_name or "").startswith("pull_request") and settings.before is None
@@ -283,6 +284,14 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
             console.annotate("error", r.path, f"{r.op} {r.outcome}: {r.message}" if r.message else r.outcome)
     console.line(summary_line(report))
     return report
+
+
+def _file_prefix(settings: Settings) -> str:
+    if not (settings.github_actions and settings.workspace):
+        return ""
+    from .gitrange import GitRunner
+
+    return annotation_prefix(GitRunner(settings.repo).root, settings.workspace)
 
 
 def _describe(op: Operation) -> str:

@@ -227,3 +227,15 @@ def test_repo_may_be_a_subfolder_and_paths_stay_relative_to_the_root(capsys: pyt
     code, out, _ = run(capsys, "plan", "--json", "--repo", str(git_repo.path / "photos"))
     assert code == 0 and [o["path"] for o in json.loads(out)["operations"]] == ["photos/b.png"]
     assert run(capsys, "check", "--repo", str(git_repo.path / "photos"))[0] == 0
+
+
+def test_check_annotations_name_files_relative_to_the_workspace(capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                git_repo: GitRepo) -> None:
+    git_repo.write("img/broken.gif", b"GIF89a")
+    git_repo.commit()
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(git_repo.path.parent))
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+    assert main(["check", "--repo", str(git_repo.path), "--all"]) == 1
+    assert "::error file=repo/img/broken.gif::img/broken.gif: " in capsys.readouterr().out

@@ -451,3 +451,24 @@ def test_a_sync_in_a_pull_request_event_is_refused_before_sending_anything(histo
                                                 dry_run=True))[0].results} == {"planned"}
     assert run(settings_for(repo, api, event_name=event, before=before, after=after))[0].ok
     assert run(settings_for(repo, api, event_name=event, after=after, all_files=True))[0].ok
+
+
+def test_annotations_name_files_relative_to_the_workspace(git_repo, api, tmp_path):
+    # actions/checkout with `path: repo`: the image repository is a folder of the workspace
+    before = git_repo.commit("empty")
+    git_repo.write("photos/bad.png", b"not a png")
+    after = git_repo.commit()
+    s = settings_for(git_repo, api, before=before, after=after, github_actions=True, workspace=tmp_path)
+    report, text = run(s)
+    assert "::error file=repo/photos/bad.png::put rejected: " in text
+    assert report.results[0].path == "photos/bad.png"  # only the annotation carries the folder
+
+
+def test_annotation_prefix(tmp_path):
+    from snail_action.report import annotation_prefix
+
+    (tmp_path / "ws" / "a" / "b").mkdir(parents=True)
+    assert annotation_prefix(tmp_path / "ws", tmp_path / "ws") == ""
+    assert annotation_prefix(tmp_path / "ws" / "a" / "b", tmp_path / "ws") == "a/b/"
+    assert annotation_prefix(tmp_path / "elsewhere", tmp_path / "ws") == ""
+    assert annotation_prefix(tmp_path / "ws", None) == ""
