@@ -34,6 +34,11 @@ _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.Ch
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 
 
+# API Gateway's answers to a missing or wrong key, a bad signature, or a URL outside the stage.
+AUTH_REFUSED_STATUSES = (401, 403)
+NOT_SENT = "not sent: the API refused an earlier request's credentials (see the error at the end)"
+
+
 class ApiError(Exception):
     """The request could not be completed (after retries); the message is for a person, key-free."""
 
@@ -196,6 +201,7 @@ class ApiClient:
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         self._on_retry = on_retry
+        self.refused: str | None = None  # set by the first 401/403 from the API; nothing is sent after it
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -259,7 +265,16 @@ class ApiClient:
         if json_body is not None:
             data = json.dumps(json_body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        return self._send(method, self.base_url + target, data=data, headers=hdrs, authenticate=True)
+        if self.refused is not None:
+            raise ApiError(NOT_SENT, code="not_sent")
+        resp = self._send(method, self.base_url + target, data=data, headers=hdrs, authenticate=True)
+        if resp.status in AUTH_REFUSED_STATUSES and self.refused is None:
+            # Every later request would meet the same answer: stop sending, so a wrong key on a push
+            # of 500 files is one setup error, not 500 identical failures.
+            self.refused = (f"the API answered HTTP {resp.status} ({resp.error_message or 'Forbidden'}): "
+                            "check the API key, aws-sign and the stack's AuthMode, and that api-url is the "
+                            "stage URL")
+        return resp
 
     def _send(self, method: str, url: str, *, data: bytes | None, headers: dict[str, str],
               authenticate: bool) -> ApiResponse:

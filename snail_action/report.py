@@ -50,6 +50,7 @@ class SyncReport:
     results: list[Result] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), not failures
     skipped: int = 0
+    setup_error: str | None = None  # the API refused the credentials: the run stopped sending
 
     def summary(self) -> dict[str, int]:
         counts = dict.fromkeys(SUMMARY_KEYS, 0)

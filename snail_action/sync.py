@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 import requests
 
-from .client import ApiClient, ApiError, ApiResponse, RetryPolicy
+from .client import AUTH_REFUSED_STATUSES, NOT_SENT, ApiClient, ApiError, ApiResponse, RetryPolicy
 from .model import Operation, Plan
 from .report import (
     Console,
@@ -276,11 +276,12 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
                 _run_all(console, counter, f"Sending {len(puts)} image(s)", applier.put, puts, settings.concurrency)
     finally:
         if client is not None:
+            report.setup_error = client.refused
             client.close()
     for path, reason in report.warnings:
         console.annotate("warning", path, reason)
     for r in report.results:
-        if r.is_failure:
+        if r.is_failure and r.message != NOT_SENT:  # the one setup error stands for all of those
             console.annotate("error", r.path, f"{r.op} {r.outcome}: {r.message}" if r.message else r.outcome)
     console.line(summary_line(report))
     return report
@@ -352,8 +353,12 @@ def run_sync(args: argparse.Namespace | None, settings: Settings, env: Mapping[s
         report = sync(settings, options=options)
     except ApiError as exc:
         print(f"snail-images: error: {_scrub(str(exc), settings.api_key)}", file=sys.stderr)
-        return 1
-    return finish(report, settings, env)
+        return 2 if exc.status in AUTH_REFUSED_STATUSES else 1
+    status = finish(report, settings, env)
+    if report.setup_error:
+        print(f"snail-images: error: {_scrub(report.setup_error, settings.api_key)}", file=sys.stderr)
+        return 2
+    return status
 
 
 def run_status(args: argparse.Namespace, settings: Settings) -> int:

@@ -262,7 +262,7 @@ def test_api_key_is_never_printed_even_when_the_server_echoes_it(git_repo, api, 
     git_repo.write("a.png", image_bytes("PNG", seed=1))
     git_repo.write("b.png", image_bytes("PNG", seed=2))
     after = git_repo.commit()
-    api.fail["a.png"] = (403, {"error": "forbidden", "message": f"key {KEY} is not allowed"})
+    api.fail["a.png"] = (400, {"error": "bad_request", "message": f"key {KEY} is not allowed"})
     out, summ, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "results.json"
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summ)}
     s = settings_for(git_repo, api, before=before, after=after, results_file=results, github_actions=True)
@@ -276,15 +276,31 @@ def test_api_key_is_never_printed_even_when_the_server_echoes_it(git_repo, api, 
     assert "::error file=a.png::" in captured.out
 
 
-def test_wrong_api_key_fails_every_file_without_printing_it(git_repo, api, capsys):
+def test_wrong_api_key_is_one_setup_error_and_nothing_more_is_sent(git_repo, api, capsys):
     before = git_repo.commit("empty")
-    git_repo.write("a.png", image_bytes("PNG", seed=1))
+    for i in range(40):
+        git_repo.write(f"img{i:02}.png", image_bytes("PNG", seed=i))
     after = git_repo.commit()
-    s = Settings(repo=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", before=before, after=after)
-    assert run_sync(None, s, env={}) == 1
+    s = Settings(repo=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", before=before, after=after,
+                 concurrency=1)
+    assert run_sync(None, s, env={}) == 2  # a setup error, not 40 failed files
     captured = capsys.readouterr()
     assert "WRONG-key-abcdef" not in captured.out + captured.err
+    assert len(api.received) == 1  # the first 403 stops the run: the other 39 are never sent
     assert "failed 403" in captured.out
+    assert captured.out.count("failed - not sent: the API refused an earlier request's credentials") == 39
+    assert captured.out.count("error: ") == 1  # one annotation, for the file that was refused
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "HTTP 403" in err[0] and "check the API key, aws-sign" in err[0]
+
+
+def test_wrong_api_key_in_reconcile_is_a_setup_error(git_repo, api, capsys):
+    git_repo.write("a.png", image_bytes("PNG", seed=1))
+    git_repo.commit()
+    s = Settings(repo=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", mode="reconcile")
+    assert run_sync(None, s, env={}) == 2
+    captured = capsys.readouterr()
+    assert "HTTP 403" in captured.err and "WRONG-key-abcdef" not in captured.out + captured.err
 
 
 def test_github_actions_groups_and_annotations(git_repo, api, capsys):
