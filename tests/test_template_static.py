@@ -551,3 +551,14 @@ def test_readme_section_documents_every_parameter():
     mapping = mk.split("CFN_PARAMETER_MAP :=", 1)[1].split("CFN_PARAMETERS", 1)[0]
     for variable, name in re.findall(r"([A-Z_]+):([A-Za-z]+)", mapping):
         assert re.search(rf"^\| `{name}` \| [^|]+ \| `{variable}` \|", text, flags=re.MULTILINE), name
+
+
+def test_every_value_a_parameter_admits_is_one_the_backend_accepts():
+    """A parameter range wider than the backend's would deploy functions that fail every request."""
+    from snail_backend.config import BackendConfig
+
+    params = TEMPLATE["Parameters"]
+    for name, variable in (("MaxImagePixels", "MAX_IMAGE_PIXELS"), ("UploadUrlExpires", "UPLOAD_URL_EXPIRES")):
+        for bound in ("MinValue", "MaxValue"):
+            assert bound in params[name], f"{name} has no {bound}"
+            BackendConfig.from_environ({"S3_BUCKET_NAME": "b", variable: str(params[name][bound])})
