@@ -37,7 +37,7 @@ def test_fit_within_keeps_aspect_and_never_enlarges(w: int, h: int, side: int, w
 
 CASES = [
     ("PNG", "RGBA", "RGBA"), ("PNG", "RGB", "RGB"), ("PNG", "LA", "LA"), ("PNG", "L", "L"),
-    ("PNG", "I;16", "I;16"), ("PNG", "1", "L"), ("PNG", "P", "RGB"),
+    ("PNG", "I;16", "I;16"), ("PNG", "1", "L"), ("PNG", "P", "P"),
     ("JPEG", "RGB", "RGB"), ("JPEG", "L", "L"), ("JPEG", "CMYK", "CMYK"),
     ("GIF", "P", "P"), ("BMP", "RGB", "RGB"), ("BMP", "1", "L"),
     ("WEBP", "RGB", "RGB"), ("WEBP", "RGBA", "RGBA"),
