@@ -158,3 +158,17 @@ def test_variants_never_republish_the_originals_comment(fmt: str) -> None:
     _flat((400, 300), "RGB").save(buf, fmt, comment=b"home: 48.85N 2.35E")
     for kind, v in render_variants(buf.getvalue(), {"sg": 100, "md": 400}).variants.items():
         assert b"48.85N" not in v.data and "comment" not in _open(v.data).info, kind
+
+
+def test_a_palette_originals_same_size_variant_has_exactly_its_pixels() -> None:
+    rng = random.Random(5)  # 256 colours scattered: a re-quantized copy would lose some of them
+    im = Image.new("P", (120, 90))
+    im.putpalette([rng.randrange(256) for _ in range(768)])
+    im.putdata([rng.randrange(256) for _ in range(120 * 90)])
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "not to be republished")  # so the original bytes are not reused
+    buf = io.BytesIO()
+    im.save(buf, "PNG", pnginfo=info, transparency=7)
+    lg = _open(render_variants(buf.getvalue(), SIZES).variants["lg"].data)
+    assert lg.mode == "P" and not lg.text
+    assert lg.convert("RGBA").tobytes() == _open(buf.getvalue()).convert("RGBA").tobytes()

@@ -508,6 +508,10 @@ def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAUL
         if hints["orientation"] in (5, 6, 7, 8):
             width, height = height, width
         plan = palette_plan(im, fmt)
+        # A palette original's same-size variant is its own palette pixels, exactly (re-quantizing the
+        # full-colour copy measured 45 dB on a photo-like one); kept only when small enough to have one.
+        exact = im if (plan and im.mode == "P" and hints["orientation"] == 1
+                       and max(im.size) <= max(sizes.values())) else None
         images = make_variant_images(im, sizes, hints["orientation"], hints["source_size"])
         del im
         reuse = reusable_original(data, fmt, hints["orientation"])
@@ -516,7 +520,10 @@ def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAUL
         for kind in sizes:
             vim = images[kind]
             if id(vim) not in encoded:
-                out = encode(to_palette(vim, plan) if plan else vim, fmt, hints)
+                if exact is not None and vim.size == exact.size:
+                    out = encode(exact, fmt, hints)
+                else:
+                    out = encode(to_palette(vim, plan) if plan else vim, fmt, hints)
                 if reuse and vim.size == hints["source_size"] and len(data) <= len(out):
                     out = data  # never larger than the original: its bytes carry nothing to strip
                 encoded[id(vim)] = out
