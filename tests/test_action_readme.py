@@ -1,4 +1,4 @@
-"""Every input and output of action.yml is documented in README.md's tables (assembled from docs/readme/)."""
+"""Every input and output of action.yml is documented in README.md's tables."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def table_rows(markdown: str, header_first_cell: str) -> set[str]:
 @pytest.fixture(scope="module")
 def readme() -> str:
     path = ROOT / "README.md"
-    assert path.exists(), "README.md is missing: it is assembled from docs/readme/*.md"
+    assert path.exists(), "README.md is missing"
     return path.read_text(encoding="utf-8")
 
 
@@ -52,10 +52,3 @@ def test_every_output_is_in_the_outputs_table(readme):
     documented = table_rows(readme, "output")
     missing = set(ACTION["outputs"]) - documented
     assert not missing, f"outputs not in README's `| output | description |` table: {sorted(missing)}"
-
-
-def test_the_fragment_itself_documents_everything():
-    """docs/readme/40-action.md holds the tables; this holds even before README.md is assembled."""
-    fragment = (ROOT / "docs/readme/40-action.md").read_text(encoding="utf-8")
-    assert set(ACTION["inputs"]) <= table_rows(fragment, "input")
-    assert set(ACTION["outputs"]) <= table_rows(fragment, "output")
