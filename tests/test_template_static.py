@@ -539,7 +539,7 @@ def test_outputs_name_the_url_key_role_bucket_and_table():
 
 
 def test_readme_section_documents_every_parameter():
-    text = (ROOT / "docs" / "readme" / "50-deploy.md").read_text(encoding="utf-8")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE))
     assert set(TEMPLATE["Parameters"]) <= rows
     for name, param in TEMPLATE["Parameters"].items():
