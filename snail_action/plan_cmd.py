@@ -12,54 +12,25 @@ from .checks import check_puts
 from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
 from .planning import build_plan_and_range
-from .report import annotation_prefix, one_line
+from .report import annotation_prefix, display_path, escape_data, escape_property, one_line, safe_text
 from .settings import Settings
-
-
-def show_path(path: str) -> str:
-    """A path for a terminal: control characters and undecodable bytes made visible, the rest as is."""
-    out: list[str] = []
-    for ch in path:
-        code = ord(ch)
-        if ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(s: str) -> str:
-    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
 def annotate(level: str, finding: Finding, out: TextIO, prefix: str = "") -> None:
     """A GitHub workflow command, so the run's summary points at the file (`prefix`: see annotation_prefix)."""
-    path = finding.path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    print(f"::{level} file={_escape_property(prefix + path)}::{_escape_data(f'{path}: {finding.reason}')}",
-          file=out)
+    path = safe_text(finding.path)
+    print(f"::{level} file={escape_property(prefix + path)}::{escape_data(f'{path}: {finding.reason}')}", file=out)
 
 
 def _describe(op: Operation) -> str:
     if op.op == "delete":
-        extra = f" -> {show_path(op.renamed_to)}" if op.renamed_to is not None else ""
-        return f"  delete  {show_path(op.path)}  ({op.change}{extra})"
+        extra = f" -> {display_path(op.renamed_to)}" if op.renamed_to is not None else ""
+        return f"  delete  {display_path(op.path)}  ({op.change}{extra})"
     bits = [op.change]
     if op.renamed_from is not None:
-        bits[0] += f" from {show_path(op.renamed_from)}"
+        bits[0] += f" from {display_path(op.renamed_from)}"
     bits += [op.content_type or "?", f"{op.size} bytes"]
-    return f"  put     {show_path(op.path)}  ({', '.join(bits)})"
+    return f"  put     {display_path(op.path)}  ({', '.join(bits)})"
 
 
 def _short(rev: str | None) -> str:
@@ -74,11 +45,11 @@ def print_plan(plan: Plan, source: str, out: TextIO) -> None:
     for op in plan.operations:
         print(_describe(op), file=out)
     for f in plan.rejected:
-        print(f"  REJECTED {show_path(f.path)}: {one_line(f.reason)}", file=out)
+        print(f"  REJECTED {display_path(f.path)}: {one_line(f.reason)}", file=out)
     for f in plan.warnings:
-        print(f"  warning {show_path(f.path)}: {one_line(f.reason)}", file=out)
+        print(f"  warning {display_path(f.path)}: {one_line(f.reason)}", file=out)
     for f in plan.skipped:
-        print(f"  skipped {show_path(f.path)}: {one_line(f.reason)}", file=out)
+        print(f"  skipped {display_path(f.path)}: {one_line(f.reason)}", file=out)
 
 
 def _dump_json(plan: Plan) -> str:
@@ -93,9 +64,9 @@ def _dump_json(plan: Plan) -> str:
 def _report(plan: Plan) -> None:
     """With --json, stdout holds only the JSON: rejections and warnings go to stderr."""
     for f in plan.rejected:
-        print(f"snail-images: rejected {show_path(f.path)}: {one_line(f.reason)}", file=sys.stderr)
+        print(f"snail-images: rejected {display_path(f.path)}: {one_line(f.reason)}", file=sys.stderr)
     for f in plan.warnings:
-        print(f"snail-images: warning {show_path(f.path)}: {one_line(f.reason)}", file=sys.stderr)
+        print(f"snail-images: warning {display_path(f.path)}: {one_line(f.reason)}", file=sys.stderr)
 
 
 def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = None) -> None:
@@ -126,9 +97,9 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         failed = check_puts(plan, reader, settings)
     rejected = [*plan.rejected, *failed]
     for f in rejected:
-        print(f"REJECTED {show_path(f.path)}: {one_line(f.reason)}")
+        print(f"REJECTED {display_path(f.path)}: {one_line(f.reason)}")
     for f in plan.warnings:
-        print(f"warning {show_path(f.path)}: {one_line(f.reason)}")
+        print(f"warning {display_path(f.path)}: {one_line(f.reason)}")
     _annotate_all(plan, settings, failed)
     good = len(plan.puts) - len(failed)
     print(f"Checked {len(plan.puts)} image(s) in {_short(plan.before)}..{_short(plan.after)} from {rng.source}: "
