@@ -19,6 +19,7 @@ from test_backend_support import (
     BUCKET,
     TABLE,
     TYPES,
+    Hooked,
     World,
     call,
     item_event,
@@ -418,28 +419,9 @@ def test_render_is_the_imaging_module_by_default(world: World) -> None:
     assert json.loads(world.backend.handle(item_event("GET", "a.jpg"))["body"])["images"]["md"]["size"] == len(stored)
 
 
-class _S3Hook:
-    """The real S3 client; `hook` runs once, just before the first put_object."""
-
-    def __init__(self, client, hook):
-        self._client, self._hook = client, hook
-
-    def __getattr__(self, name):
-        attr = getattr(self._client, name)
-        if name != "put_object" or self._hook is None:
-            return attr
-
-        def call(*args, **kwargs):
-            hook, self._hook = self._hook, None
-            hook()
-            return attr(*args, **kwargs)
-
-        return call
-
-
 def test_put_replaced_by_a_concurrent_delete_is_409_and_leaves_nothing_behind(world: World) -> None:
     # The delete lands between this PUT's catalog transaction and its first S3 write.
-    s3 = _S3Hook(world.s3, lambda: world.delete("a.png"))
+    s3 = Hooked(world.s3, "put_object", lambda: world.delete("a.png"))
     status, body = world.put("a.png", PNG, backend=world.make_backend(s3=s3))
     assert (status, body["error"]) == (409, "conflict")
     assert world.object_keys() == set()
@@ -451,7 +433,7 @@ def test_unexpected_failure_is_500_internal_error_in_the_contract_shape(world: W
     def fail():
         raise ConnectionError("S3 is unreachable")
 
-    status, body = world.put("a.png", PNG, backend=world.make_backend(s3=_S3Hook(world.s3, fail)))
+    status, body = world.put("a.png", PNG, backend=world.make_backend(s3=Hooked(world.s3, "put_object", fail)))
     assert (status, body["error"]) == (500, "internal_error") and body["message"]
     assert world.put("a.png", PNG)[1]["status"] == "completed"  # the retry repairs
     world.check_invariants()

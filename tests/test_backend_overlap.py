@@ -10,30 +10,11 @@ import pytest
 from moto import mock_aws
 
 from helpers import image_bytes
-from test_backend_support import World
+from test_backend_support import Hooked, World
 
 X = image_bytes("PNG", (40, 30), seed=21)
 NAME = hashlib.sha256(X).hexdigest()[:20] + ".png"
 OBJECTS = {f"images/{t}/{NAME}" for t in ("raw", "sg", "md", "lg")}
-
-
-class Hooked:
-    """The real client; `hook` runs once, just before the first call of `method` goes out."""
-
-    def __init__(self, client, method: str, hook):
-        self._client, self._method, self._hook = client, method, hook
-
-    def __getattr__(self, name):
-        attr = getattr(self._client, name)
-        if name != self._method or self._hook is None:
-            return attr
-
-        def call(*args, **kwargs):
-            hook, self._hook = self._hook, None
-            hook()
-            return attr(*args, **kwargs)
-
-        return call
 
 
 @pytest.fixture

@@ -158,3 +158,22 @@ def uploads_event(body: dict) -> dict:
 def s3_event(key: str, bucket: str = BUCKET) -> dict:
     return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
                          "s3": {"bucket": {"name": bucket}, "object": {"key": quote(key, safe="/")}}}]}
+
+
+class Hooked:
+    """The real client; `hook` runs once, just before the first call of `method` goes out."""
+
+    def __init__(self, client, method: str, hook):
+        self._client, self._method, self._hook = client, method, hook
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name != self._method or self._hook is None:
+            return attr
+
+        def call(*args, **kwargs):
+            hook, self._hook = self._hook, None
+            hook()
+            return attr(*args, **kwargs)
+
+        return call

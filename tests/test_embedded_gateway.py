@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import socket
 import threading
@@ -213,20 +214,12 @@ def test_handler_failure_is_502_internal_server_error(gateway):
     def broken(event):
         raise RuntimeError("boom")
 
-    errors = []
-
-    class Log:
-        def write(self, text):
-            errors.append(text)
-
-        def flush(self):
-            pass
-
-    url = gateway(broken, error_log=Log())
+    log = io.StringIO()
+    url = gateway(broken, error_log=log)
     r = requests.get(f"{url}/images/a.png", headers={"x-api-key": KEY})
     assert r.status_code == 502
     assert r.json() == {"message": "Internal server error"}
-    assert "boom" in "".join(errors)
+    assert "boom" in log.getvalue()
 
 
 def test_proxy_response_headers_status_and_base64_body_are_returned(gateway):
