@@ -46,6 +46,19 @@ def history(git_repo: GitRepo) -> tuple[GitRepo, list[str]]:
     return git_repo, [c0, c1, c2]
 
 
+def pull_request_history(repo: GitRepo) -> tuple[str, str, str]:
+    """main and a topic branch that forked from it; main moved on since. Returns (fork, head, base)."""
+    repo.write("base.png", image_bytes(seed=1))
+    fork = repo.commit("base")
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.write("topic.png", image_bytes(seed=2))
+    head = repo.commit("pr work")
+    repo.git("checkout", "-q", "main")
+    repo.write("later-on-main.png", image_bytes(seed=3))
+    base = repo.commit("main moved on")
+    return fork, head, base
+
+
 def shallow_clone(src: GitRepo, dest: Path, depth: int = 1, branch: str | None = None) -> Path:
     args = ["clone", "-q", f"--depth={depth}"]
     if branch:
@@ -122,14 +135,7 @@ def test_branch_deletion_event_is_an_empty_plan(tmp_path: Path, history: tuple[G
 
 
 def test_pull_request_event_compares_merge_base_with_head(tmp_path: Path, git_repo: GitRepo) -> None:
-    git_repo.write("base.png", image_bytes(seed=1))
-    fork = git_repo.commit("base")
-    git_repo.git("checkout", "-q", "-b", "topic")
-    git_repo.write("topic.png", image_bytes(seed=2))
-    head = git_repo.commit("pr work")
-    git_repo.git("checkout", "-q", "main")
-    git_repo.write("later-on-main.png", image_bytes(seed=3))
-    base = git_repo.commit("main moved on")
+    fork, head, base = pull_request_history(git_repo)
     ev = event_file(tmp_path, {"action": "synchronize", "number": 7,
                                "pull_request": {"base": {"sha": base, "ref": "main"}, "head": {"sha": head}}})
     p = plan_of(git_repo, event_path=ev, github_actions=True, event_name="pull_request")
@@ -177,14 +183,7 @@ def test_shallow_clone_push_event_after_force_push(tmp_path: Path, history: tupl
 
 
 def test_shallow_pull_request_fetches_history_for_the_merge_base(tmp_path: Path, git_repo: GitRepo) -> None:
-    git_repo.write("base.png", image_bytes(seed=1))
-    fork = git_repo.commit("base")
-    git_repo.git("checkout", "-q", "-b", "topic")
-    git_repo.write("topic.png", image_bytes(seed=2))
-    head = git_repo.commit("pr work")
-    git_repo.git("checkout", "-q", "main")
-    git_repo.write("later-on-main.png", image_bytes(seed=3))
-    base = git_repo.commit("main moved on")
+    fork, head, base = pull_request_history(git_repo)
     clone = shallow_clone(git_repo, tmp_path / "clone", branch="topic")
     ev = event_file(tmp_path, {"pull_request": {"base": {"sha": base}, "head": {"sha": head}}})
     log: list[str] = []
