@@ -29,11 +29,6 @@ def stored_name(sha256_hex: str, extension: str, scheme: str = "hash", now: date
     raise ValueError(f"unknown key scheme {scheme!r}")
 
 
-def content_key(sha256_hex: str, extension: str) -> str:
-    """Identity of stored content: identical bytes under the same extension share objects."""
-    return f"{sha256_hex.lower()}.{extension.lower()}"
-
-
 def object_key(image_type: str, name: str) -> str:
     if image_type not in IMAGE_TYPES:
         raise ValueError(f"unknown image type {image_type!r}")
