@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from .report import one_line
 from .settings import SettingsError
 
 # Retried: the request may well succeed if sent again. PUT and DELETE are idempotent in this API
@@ -76,18 +77,13 @@ class ApiResponse:
     def error_message(self) -> str:
         """The server's error in one line: `code: message` (the API's JSON, or S3's XML), or the body's start."""
         if isinstance(self.body, dict) and ("error" in self.body or "message" in self.body):
-            code = _one_line(str(self.body.get("error") or ""))
-            msg = _one_line(str(self.body.get("message") or ""))
+            code = one_line(str(self.body.get("error") or ""))
+            msg = one_line(str(self.body.get("message") or ""))
             return f"{code}: {msg}" if code and msg else code or msg
         code, msg = _xml_field(self.text, "Code"), _xml_field(self.text, "Message")
         if code or msg:  # S3 answers a presigned PUT with <Error><Code>..</Code><Message>..</Message>
             return f"{code}: {msg}" if code and msg else code or msg
         return " ".join(self.text.split())[:200] or f"HTTP {self.status}"
-
-
-def _one_line(text: str) -> str:
-    """A server's words on one line (a newline in a log line could pose as a workflow command)."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _xml_field(text: str, name: str) -> str:
