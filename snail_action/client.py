@@ -74,6 +74,11 @@ class ApiResponse:
         return 200 <= self.status < 300
 
     @property
+    def fields(self) -> dict[str, Any]:
+        """The body when it is a JSON object, else {}: a proxy or a broken server may answer anything."""
+        return self.body if isinstance(self.body, dict) else {}
+
+    @property
     def error_message(self) -> str:
         """The server's error in one line: `code: message` (the API's JSON, or S3's XML), or the body's start."""
         if isinstance(self.body, dict) and ("error" in self.body or "message" in self.body):
@@ -233,7 +238,7 @@ class ApiClient:
             resp = self.request("GET", target)
             if not resp.ok:
                 raise ApiError(f"listing the catalog failed: HTTP {resp.status} {resp.error_message}", resp.status)
-            body = resp.body if isinstance(resp.body, dict) else {}
+            body = resp.fields
             yield from body.get("files") or []
             cursor = body.get("cursor")
             if not cursor:

@@ -92,7 +92,7 @@ def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]],
 # -- applying one operation ------------------------------------------------------------------------
 
 def _registration_result(op: Operation, resp: ApiResponse) -> Result:
-    body = resp.body if isinstance(resp.body, dict) else {}
+    body = resp.fields
     images = body.get("images") if isinstance(body.get("images"), dict) else {}
     raw = images.get("raw") if isinstance(images.get("raw"), dict) else {}
     key = raw.get("key")
@@ -124,8 +124,7 @@ class _Applier:
         resp = self.client.delete_image(op.path)
         if not resp.ok:
             return Result("delete", op.path, "failed", resp.status, None, resp.error_message)
-        body = resp.body if isinstance(resp.body, dict) else {}
-        if body.get("deleted") == 0:
+        if resp.fields.get("deleted") == 0:
             return Result("delete", op.path, "unchanged", resp.status, None, "was not registered")
         return Result("delete", op.path, "deleted", resp.status, None, "")
 
@@ -138,7 +137,7 @@ class _Applier:
             # The gateway in front may allow less than our limit assumes: the presigned path has no such cap.
             return self._put_large(op, data)
         result = _registration_result(op, resp)
-        if resp.ok and isinstance(resp.body, dict) and resp.body.get("status") == "pending":
+        if resp.ok and resp.fields.get("status") == "pending":
             return self._wait(op)
         return result
 
@@ -154,7 +153,7 @@ class _Applier:
             if not up.ok:
                 return Result("put", op.path, "failed", up.status, None,
                               f"upload request refused: {up.error_message}")
-            body = up.body if isinstance(up.body, dict) else {}
+            body = up.fields
             url, method = body.get("url"), body.get("method") or "PUT"
             if not isinstance(url, str):
                 return Result("put", op.path, "failed", up.status, None, "upload request answered without a URL")
@@ -176,7 +175,7 @@ class _Applier:
         last = "not registered yet"
         while True:
             resp = self.client.get_image(op.path)
-            body = resp.body if isinstance(resp.body, dict) else {}
+            body = resp.fields
             if resp.ok and body.get("hash") == op.sha256 and body.get("status") in FINAL_STATUSES:
                 return _registration_result(op, resp)
             if resp.ok:
