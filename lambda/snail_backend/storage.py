@@ -40,7 +40,7 @@ class Storage:
         try:
             self.s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            if _missing(exc):
                 return False
             raise
         return True
@@ -52,7 +52,7 @@ class Storage:
         try:
             obj = self.s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            if _missing(exc):
                 return None
             raise
         meta = {k.lower(): v for k, v in obj.get("Metadata", {}).items()}
@@ -75,3 +75,8 @@ class Storage:
         headers = {"Content-Type": content_type}
         headers.update({f"x-amz-meta-{k}": v for k, v in metadata.items()})
         return {"url": url, "method": "PUT", "headers": headers}
+
+
+def _missing(exc: ClientError) -> bool:
+    # GET answers NoSuchKey; HEAD has no body, so botocore reports its bare status (404 / NotFound).
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
