@@ -184,13 +184,11 @@ class Backend:
             s3 = record.get("s3") or {}
             key = unquote_plus((s3.get("object") or {}).get("key", ""))
             bucket = (s3.get("bucket") or {}).get("name")
-            if not key.startswith(INCOMING_PREFIX) or (bucket and bucket != self.config.bucket):
+            created = str(record.get("eventName", "ObjectCreated")).startswith("ObjectCreated")
+            if not created or not key.startswith(INCOMING_PREFIX) or (bucket and bucket != self.config.bucket):
                 outcomes.append({"key": key, "outcome": "ignored"})
-                continue
-            if not str(record.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
-                outcomes.append({"key": key, "outcome": "ignored"})
-                continue
-            outcomes.append({"key": key, **self._incoming(key)})
+            else:
+                outcomes.append({"key": key, **self._incoming(key)})
         return {"results": outcomes}
 
     def _incoming(self, key: str) -> dict[str, Any]:
