@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from snail_backend.config import ConfigError
+from snail_backend.config import ENVIRONMENT_VARIABLES, ConfigError
 
 from ..cfn_template import load_template
 from . import aws, definitions
@@ -53,14 +53,8 @@ def backend_environment(template: dict[str, Any], environ: Mapping[str, str], bu
                         table: str) -> dict[str, str]:
     """The functions' environment: the template's (parameter defaults), overridden by the backend's own
     variables from `environ` (as stack parameters would be), then this instance's bucket and table."""
-    try:
-        from snail_backend.config import ENVIRONMENT_VARIABLES
-    except ImportError:  # the backend package is not importable: only the template's values are passed
-        names: tuple[str, ...] = ()
-    else:
-        names = tuple(ENVIRONMENT_VARIABLES)
     env = definitions.function_environment(template)
-    env.update({k: environ[k] for k in names if k in environ})
+    env.update({k: environ[k] for k in ENVIRONMENT_VARIABLES if k in environ})
     env.update(S3_BUCKET_NAME=bucket, DYNAMODB_TABLE_NAME=table)
     return env
 
@@ -196,8 +190,6 @@ def _write_ready_file(path: Path, line: str) -> None:
 
 def settings_problem(exc: Exception, environ: Mapping[str, str]) -> str:
     """A backend setting the user's environment overrides is malformed: say which, and what to do."""
-    from snail_backend.config import ENVIRONMENT_VARIABLES
-
     own = {"S3_BUCKET_NAME", "DYNAMODB_TABLE_NAME"}  # always this instance's own
     given = [f"{name}={environ[name]}" for name in ENVIRONMENT_VARIABLES if name in environ and name not in own]
     if not given:
