@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from snail_backend.naming import INCOMING_PREFIX
+
 from .demo_repo import LARGE_MIN_BYTES, Push, SampleRepo, build_sample_repo
 
 MARKER = ".snail-images-demo"
@@ -108,9 +110,9 @@ def _images_at(repo: Path, rev: str) -> list[str]:
     return sorted(p for p in out.split("\0") if p and format_for_path(p) is not None)
 
 
-def _stored_keys(s3: Any, bucket: str) -> set[str]:
+def _stored_keys(s3: Any, bucket: str, prefix: str = "images/") -> set[str]:
     keys: set[str] = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="images/"):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.update(o["Key"] for o in page.get("Contents", []))
     return keys
 
@@ -230,18 +232,13 @@ def _invariant_checks(repo: SampleRepo, eb: Any, before: dict[str, dict[str, Any
     large = [r for rep in reports for r in rep.results if r.path == repo.large_file]
     size = len(_git_blob(repo.path, head, repo.large_file))
     delivered = eb.s3_events_delivered()
-    leftovers = [k for k in _stored_keys_prefix(eb, "images/incoming/")]
+    leftovers = sorted(_stored_keys(eb.s3, eb.bucket, INCOMING_PREFIX))
     checks.append(Check(f"{repo.large_file} ({size / 1048576:.1f} MiB) went through a presigned upload and completed",
                         size > LARGE_MIN_BYTES and bool(large) and large[-1].outcome == "completed"
                         and delivered >= 1 and not leftovers,
                         f"outcome {[r.outcome for r in large]}, S3 events {delivered}, incoming left {leftovers}",
                         "POST /uploads, PUT to the presigned S3 URL, the S3 event handler made the variants"))
     return checks
-
-
-def _stored_keys_prefix(eb: Any, prefix: str) -> list[str]:
-    resp = eb.s3.list_objects_v2(Bucket=eb.bucket, Prefix=prefix)
-    return [o["Key"] for o in resp.get("Contents", [])]
 
 
 def _table(ui: _Ui, records: dict[str, dict[str, Any]]) -> None:

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote_plus
 
-INCOMING_PREFIX = "images/incoming/"
+from snail_backend.naming import INCOMING_PREFIX
+
 ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
 
 
