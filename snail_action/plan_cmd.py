@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TextIO
 
@@ -12,7 +11,7 @@ from .checks import check_puts
 from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
 from .planning import build_plan_and_range
-from .report import annotation_prefix, display_path, escape_data, escape_property, one_line, safe_text
+from .report import annotation_prefix, display_path, escape_data, escape_property, json_text, one_line, safe_text
 from .settings import Settings
 
 
@@ -52,15 +51,6 @@ def print_plan(plan: Plan, source: str, out: TextIO) -> None:
         print(f"  skipped {display_path(f.path)}: {one_line(f.reason)}", file=out)
 
 
-def _dump_json(plan: Plan) -> str:
-    try:
-        text = json.dumps(plan.to_json(), ensure_ascii=False)
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a non-UTF-8 file name: escape it rather than write invalid UTF-8
-        text = json.dumps(plan.to_json())
-    return text
-
-
 def _report(plan: Plan) -> None:
     """With --json, stdout holds only the JSON: rejections and warnings go to stderr."""
     for f in plan.rejected:
@@ -83,7 +73,7 @@ def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = 
 def run_plan(args: argparse.Namespace, settings: Settings) -> int:
     plan, rng = build_plan_and_range(settings)
     if getattr(args, "json", False):
-        print(_dump_json(plan))
+        print(json_text(plan.to_json()))
         _report(plan)
     else:
         print_plan(plan, rng.source, sys.stdout)

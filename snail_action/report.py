@@ -265,11 +265,17 @@ def append_summary(path: Path, markdown: str) -> None:
         fh.write(markdown)
 
 
+def json_text(value: Any, indent: int | None = None) -> str:
+    """JSON with non-ASCII text as itself; all escaped when a file name is not UTF-8 (surrogates),
+    which could not be written as UTF-8 otherwise."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, indent=indent)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, indent=indent)
+    return text
+
+
 def write_results(path: Path, report: SyncReport) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        text = json.dumps(report.to_json(), ensure_ascii=False, indent=1)
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a file name that is not UTF-8: escaped rather than written invalid
-        text = json.dumps(report.to_json(), indent=1)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(json_text(report.to_json(), indent=1) + "\n", encoding="utf-8")
