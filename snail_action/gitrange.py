@@ -34,7 +34,8 @@ Log = Callable[[str], None]
 _NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
 
 
-def _stderr(message: str) -> None:
+def note_to_stderr(message: str) -> None:
+    """The default log: notes (a fetch, an empty range) go to stderr, never into stdout's plan or JSON."""
     print(f"snail-images: {message}", file=sys.stderr)
 
 
@@ -179,7 +180,7 @@ def _merge_base(runner: GitRunner, base: str, head: str, log: Log) -> str:
     return out.decode().split()[0]
 
 
-def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log = _stderr) -> Range:
+def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log = note_to_stderr) -> Range:
     """The range to plan, with both ends present in the clone (fetched if needed)."""
     runner = runner or GitRunner(settings.repo)
     event = None if (settings.before or settings.after) else _event(settings)

@@ -18,7 +18,6 @@ that into the images of the tree at `after`. Every rule below follows from that:
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -28,7 +27,7 @@ from snail_backend.formats import content_type_for_path
 
 from .blobs import BlobNotFound, digest_blobs
 from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
-from .gitrange import GitRunner, Range, git_error_line, resolve_range
+from .gitrange import GitRunner, Range, git_error_line, note_to_stderr, resolve_range
 from .model import Finding, Operation, Plan
 from .settings import Settings, SettingsError
 
@@ -281,11 +280,7 @@ def is_lfs_pointer(head: bytes) -> bool:
 # ---------------------------------------------------------------- the I/O edge
 
 
-def _stderr(message: str) -> None:
-    print(f"snail-images: {message}", file=sys.stderr)
-
-
-def build_plan_and_range(settings: Settings, log: Callable[[str], None] = _stderr) -> tuple[Plan, Range]:
+def build_plan_and_range(settings: Settings, log: Callable[[str], None] = note_to_stderr) -> tuple[Plan, Range]:
     try:
         return _build(settings, log)
     except git.GitCommandError as exc:  # unexpected: a damaged or partial repository, git refusing it
