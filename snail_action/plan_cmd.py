@@ -11,14 +11,8 @@ from .checks import check_puts
 from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
 from .planning import build_plan_and_range
-from .report import annotation_prefix, display_path, escape_data, escape_property, json_text, one_line, safe_text
+from .report import Console, annotation_prefix, display_path, json_text, one_line, safe_text
 from .settings import Settings
-
-
-def annotate(level: str, finding: Finding, out: TextIO, prefix: str = "") -> None:
-    """A GitHub workflow command, so the run's summary points at the file (`prefix`: see annotation_prefix)."""
-    path = safe_text(finding.path)
-    print(f"::{level} file={escape_property(prefix + path)}::{escape_data(f'{path}: {finding.reason}')}", file=out)
 
 
 def _describe(op: Operation) -> str:
@@ -63,11 +57,11 @@ def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = 
     """In GitHub Actions, annotations on stdout (where the runner reads workflow commands)."""
     if not settings.github_actions:
         return
-    prefix = annotation_prefix(GitRunner(settings.repo).root, settings.workspace)
-    for f in [*plan.rejected, *(extra or [])]:
-        annotate("error", f, sys.stdout, prefix)
-    for f in plan.warnings:
-        annotate("warning", f, sys.stdout, prefix)
+    console = Console(sys.stdout, actions=True,
+                      file_prefix=annotation_prefix(GitRunner(settings.repo).root, settings.workspace))
+    for level, findings in (("error", [*plan.rejected, *(extra or [])]), ("warning", plan.warnings)):
+        for f in findings:
+            console.annotate(level, f.path, f"{safe_text(f.path)}: {f.reason}")
 
 
 def run_plan(args: argparse.Namespace, settings: Settings) -> int:
