@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import git
 
 from snail_backend.formats import content_type_for_path
+from snail_backend.validation import LFS_POINTER_REASON
 
 from .blobs import BlobNotFound, digest_blobs
 from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
@@ -33,7 +34,7 @@ from .settings import Settings, SettingsError
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 LFS_POINTER_MAX = 1024  # the LFS spec keeps pointer files below 1024 bytes
-LFS_REASON = "Git LFS pointer, not the image: check out with LFS (actions/checkout `lfs: true`)"
+LFS_REASON = LFS_POINTER_REASON  # the planner's rejection and the backend's refusal say the same
 NOT_UTF8_REASON = "file name is not valid UTF-8: rename it (the API sends names as UTF-8)"
 REGULAR_MODES = frozenset({"100644", "100755", "100664"})
 

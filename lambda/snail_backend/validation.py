@@ -19,6 +19,7 @@ DEFAULT_MAX_PIXELS = 89_478_485
 # Image.open itself refuses images over twice Pillow's threshold (DecompressionBombError), so a
 # configured limit cannot usefully go higher.
 HIGHEST_MAX_PIXELS = 2 * DEFAULT_MAX_PIXELS
+LFS_POINTER_REASON = "Git LFS pointer, not the image: check out with LFS (actions/checkout `lfs: true`)"
 
 
 class InvalidImage(ValueError):
@@ -48,7 +49,7 @@ def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_
     if not data:
         raise InvalidImage("empty file")
     if data.startswith(b"version https://git-lfs.github.com/spec/"):
-        raise InvalidImage("Git LFS pointer, not the image: check out with LFS (actions/checkout `lfs: true`)")
+        raise InvalidImage(LFS_POINTER_REASON)
     try:
         with warnings.catch_warnings():
             # Our limit (checked below, from the header) is the one that counts; Pillow's own
