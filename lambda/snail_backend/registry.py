@@ -27,6 +27,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -309,10 +310,8 @@ class Registry:
             raise
 
     def _drop_tombstone(self, tomb: dict) -> None:
-        try:
+        with suppress(Conflict):  # a put has replaced the tombstone already
             self.catalog.transact([self.catalog.delete(HEAD, tomb["ImageId"], "Gen = :g", values(g=tomb["Gen"]))])
-        except Conflict:
-            pass  # a put has replaced the tombstone already
 
     # ------------------------------------------------------------------ collection
     def _finish_collections(self, head: dict, owned: dict[str, str] | None = None) -> tuple[int, bool]:
@@ -331,12 +330,10 @@ class Registry:
                 continue
             head["Collect"].pop(name, None)
             if head["State"] != DELETED:
-                try:
+                with suppress(Conflict):  # the head moved on; its new version does not carry this entry's work
                     self.catalog.transact([self.catalog.update(
                         HEAD, head["ImageId"], "REMOVE #c.#n", "Gen = :g", names={"#c": "Collect", "#n": name},
                         vals=values(g=head["Gen"]))])
-                except Conflict:
-                    pass  # the head moved on; its new version does not carry this entry's work
         return removed, left
 
     def _help_collect(self, name: str) -> tuple[int, bool]:
@@ -424,21 +421,17 @@ class Registry:
         if ref["Phase"] == LIVE:
             # Held again: its objects are in use (the same bytes), and this holder's own window is
             # later than the old one, so the next collection covers both.
-            try:
+            with suppress(Conflict):  # the marker is gone, or a later collection has replaced it
                 self.catalog.transact([self.catalog.delete(MARK, name, "RecheckAt = :r", values(r=recheck))])
-            except Conflict:
-                pass
             return 0
         return self._help_collect(name)[0]
 
     def _extend_write_window(self, name: str) -> None:
         """A retry about to write `name`'s objects again: its window is now."""
-        try:
+        with suppress(Conflict):  # being collected: this registration was replaced, and its commit will say so
             self.catalog.transact([self.catalog.update(REF, name, "SET WriteUntil = :wu", "Phase = :live",
                                                        vals=values(wu=self.clock() + self.lease_seconds,
                                                                    live=LIVE))])
-        except Conflict:
-            pass  # being collected: this registration was replaced, and its commit will say so
 
     def _compensate(self, name: str) -> int:
         """Acquire and release `name` once, so that objects written after its collection go too."""
@@ -486,17 +479,13 @@ class Registry:
         item = {"ImageType": REFUSED, "ImageId": path, "Hash": sha256.lower(), "Error": code,
                 "ErrorMessage": message, "Issued": issued_ms, "UploadDate": iso(self.clock())}
         # Never let an older refusal (an out-of-order event) replace a newer one.
-        try:
+        with suppress(Conflict):
             self.catalog.transact([self.catalog.put(item, "attribute_not_exists(ImageId) OR Issued <= :i",
                                                     values(i=issued_ms))])
-        except Conflict:
-            pass
 
     def forget_refusal(self, path: str, issued_ms: int) -> None:
-        try:
+        with suppress(Conflict):  # none, or a newer one
             self.catalog.transact([self.catalog.delete(REFUSED, path, "Issued <= :i", values(i=issued_ms))])
-        except Conflict:
-            pass  # none, or a newer one
 
     def list(self, cursor: str | None, limit: int = 200) -> tuple[list[dict], str | None]:
         heads, nxt = self.catalog.list_heads(cursor, limit)
