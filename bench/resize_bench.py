@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import os
 import random
 import resource
@@ -30,7 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+# The PSNR the palette decision in imaging uses, so the bench and the code measure alike.
+from snail_backend.imaging import psnr
 
 SIZES = {"sg": 320, "md": 800, "lg": 1600}
 CASES = [  # name, size, format, mode
@@ -210,15 +212,6 @@ def measure(contenders: list[str], path: Path, out_dir: Path, rounds: int, repea
 
 
 # ----------------------------------------------------------------------------- quality
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    if a.mode != b.mode:
-        a, b = a.convert(b.mode), b
-    diff = ImageChops.difference(a, b)
-    stat = ImageStat.Stat(diff)
-    mse = sum(s / n for s, n in zip(stat.sum2, stat.count, strict=True)) / len(stat.sum2)
-    return float("inf") if mse == 0 else 10 * math.log10(255 ** 2 / mse)
-
-
 def reference_psnr(original: Path, saved: dict[str, str]) -> dict[str, float]:
     full = Image.open(original)
     full.load()
