@@ -373,15 +373,11 @@ def palette_plan(im: Image.Image, fmt: str) -> tuple[int, bool] | None:
     (`getcolors` stops counting at 257: a photo is rejected at once)."""
     if fmt != "PNG":
         return None  # GIF variants are palette images anyway (its encoder); other formats have no palette
-    if im.mode in ("P", "PA"):
-        always = True
-        colours = im.getcolors(256)
-    elif im.mode in ("RGB", "RGBA"):
-        always = False
-        colours = im.getcolors(256)
-        if colours is None:
-            return None
-    else:
+    if im.mode not in ("P", "PA", "RGB", "RGBA"):
+        return None
+    always = im.mode in ("P", "PA")
+    colours = im.getcolors(256)
+    if colours is None and not always:
         return None
     return min(256, max(PALETTE_MIN_COLOURS, 4 * len(colours or range(256)))), always
 
