@@ -162,12 +162,11 @@ def build_event(*, method: str, raw_path: str, query: str, headers: list[tuple[s
     for name, value in headers:
         single[name] = value  # API Gateway keeps the last value in `headers`
         multi.setdefault(name, []).append(value)
-    pairs = parse_qsl(query, keep_blank_values=True)
-    qs_single = {k: v for k, v in pairs} or None
-    qs_multi: dict[str, list[str]] | None = {}
-    for k, v in pairs:
-        qs_multi.setdefault(k, []).append(v)  # type: ignore[union-attr]
-    qs_multi = qs_multi or None
+    qs_single: dict[str, str] = {}
+    qs_multi: dict[str, list[str]] = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        qs_single[k] = v  # the last value, as for headers
+        qs_multi.setdefault(k, []).append(v)
     content_type = next((v for k, v in reversed(headers) if k.lower() == "content-type"), None)
     if not body:
         event_body, b64 = None, False
@@ -182,8 +181,8 @@ def build_event(*, method: str, raw_path: str, query: str, headers: list[tuple[s
         "httpMethod": method,
         "headers": single or None,
         "multiValueHeaders": multi or None,
-        "queryStringParameters": qs_single,
-        "multiValueQueryStringParameters": qs_multi,
+        "queryStringParameters": qs_single or None,
+        "multiValueQueryStringParameters": qs_multi or None,
         # API Gateway hands the handler decoded path parameters; `path` above stays as requested.
         "pathParameters": {k: unquote(v, errors="strict") for k, v in path_params.items()} if path_params else None,
         "stageVariables": None,
