@@ -119,7 +119,7 @@ def _event(settings: Settings) -> dict | None:
 
 
 def _is_zeros(rev: str | None) -> bool:
-    return bool(rev) and bool(_ZEROS.match(rev or ""))
+    return bool(rev and _ZEROS.match(rev))
 
 
 def _fetch(runner: GitRunner, *args: str) -> str | None:
