@@ -172,3 +172,29 @@ def test_a_palette_originals_same_size_variant_has_exactly_its_pixels() -> None:
     lg = _open(render_variants(buf.getvalue(), SIZES).variants["lg"].data)
     assert lg.mode == "P" and not lg.text
     assert lg.convert("RGBA").tobytes() == _open(buf.getvalue()).convert("RGBA").tobytes()
+
+
+def _striped_gif(size: tuple[int, int] = (900, 300)) -> bytes:
+    im = Image.new("RGB", size, (120, 30, 70))
+    draw = ImageDraw.Draw(im)
+    for x in range(-size[1], size[0], 24):
+        draw.polygon([(x, size[1]), (x + 10, size[1]), (x + 10 + size[1], 0), (x + size[1], 0)], fill=(180, 70, 110))
+    buf = io.BytesIO()
+    im.save(buf, "GIF")
+    return buf.getvalue()
+
+
+def test_an_opaque_gifs_variants_are_quantized_without_dither_noise() -> None:
+    # Left to Pillow's GIF writer, a resized banner is dithered (Floyd-Steinberg): noise that LZW
+    # cannot compress, about twice the bytes of the same pixels quantized without dithering.
+    data = _striped_gif()
+    made = render_variants(data, SIZES)
+    md = made.variants["md"]
+    assert (md.width, md.height) == (800, 267)
+    reference = Image.open(io.BytesIO(data)).convert("RGB").resize((800, 267), Image.Resampling.LANCZOS)
+    dithered = io.BytesIO()
+    reference.save(dithered, "GIF")
+    assert len(md.data) < 0.6 * len(dithered.getvalue())
+    im = _open(md.data)
+    assert im.format == "GIF" and im.mode == "P"
+    assert psnr(im.convert("RGB"), reference) >= 30

@@ -16,7 +16,8 @@ and ICC profile kept); animated GIF/WebP: the variants are still images of the f
 
 Bytes (measured on flat icons, palette PNGs, photo-like PNGs, GIFs, JPEG and WebP photos): PNG
 variants of a palette original are palette images, as are those of a truecolour PNG with at most
-256 colours when the palette scores >= 40 dB (`to_palette`); palette variants up to 1 MP are written
+256 colours when the palette scores >= 40 dB (`to_palette`), and so are an opaque GIF's (undithered);
+palette variants up to 1 MP are written
 with optimize=True; a variant the size of a metadata-free still PNG or GIF is the original's own
 bytes when those are not larger (`reusable_original`). Variants carry no EXIF, XMP, text or comment.
 """
@@ -371,11 +372,15 @@ def palette_plan(im: Image.Image, fmt: str) -> tuple[int, bool] | None:
     (colours, always) -- `always` for a palette original (its family), else only when the palette
     scores PALETTE_MIN_PSNR -- or None. A truecolour original qualifies with at most 256 colours
     (`getcolors` stops counting at 257: a photo is rejected at once)."""
-    if fmt != "PNG":
-        return None  # GIF variants are palette images anyway (its encoder); other formats have no palette
+    if fmt not in ("PNG", "GIF"):
+        return None  # other formats have no palette
     if im.mode not in ("P", "PA", "RGB", "RGBA"):
         return None
-    always = im.mode in ("P", "PA")
+    if fmt == "GIF" and (im.mode in ("PA", "RGBA") or im.info.get("transparency") is not None):
+        return None  # GIF keeps one transparent index, not an alpha palette: its writer handles those
+    # An opaque GIF is quantized here without dithering, not by its writer, whose default
+    # Floyd-Steinberg dither made a flat banner's 800-pixel variant twice the original's bytes.
+    always = im.mode in ("P", "PA") or fmt == "GIF"
     colours = im.getcolors(256)
     if colours is None and not always:
         return None
