@@ -68,3 +68,12 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48), mode: str = 
     buf = io.BytesIO()
     im.save(buf, format=fmt, **save)
     return buf.getvalue()
+
+
+def fake_aws_environment(mp, region: str) -> None:
+    """Test credentials and region for moto; no profile or endpoint of the user's leaks in (`mp`: MonkeyPatch)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        mp.setenv(name, "testing")
+    mp.setenv("AWS_DEFAULT_REGION", region)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        mp.delenv(name, raising=False)

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws, settings
 from moto.core.authorization import ActionAuthenticatorMixin
 
-from helpers import image_bytes
+from helpers import fake_aws_environment, image_bytes
 from snail_backend.app import Backend
 from snail_backend.config import BackendConfig
 from test_template_moto import REGION, deploy, policy_document
@@ -85,11 +85,7 @@ def for_moto(doc: dict) -> dict:
 @pytest.fixture
 def functions(monkeypatch):
     """name -> (Backend signing as the function's role, its s3 client, its dynamodb client)."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
+    fake_aws_environment(monkeypatch, REGION)
     with mock_aws():
         stack = deploy("iam", {})
         iam, sts = boto3.client("iam", region_name=REGION), boto3.client("sts", region_name=REGION)

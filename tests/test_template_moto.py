@@ -23,6 +23,7 @@ import pytest
 from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
 
+from helpers import fake_aws_environment
 from snail_action.cfn_template import load_template
 from snail_backend.config import ENVIRONMENT_VARIABLES, BackendConfig
 
@@ -127,11 +128,7 @@ def policy_document(document: Any) -> dict[str, Any]:
 def stacks():
     """Two stacks side by side in one moto account: template defaults, and every name customised."""
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            mp.setenv(name, "testing")
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
-        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-            mp.delenv(name, raising=False)
+        fake_aws_environment(mp, REGION)
         with mock_aws():
             yield {"default": deploy("snail", {}), "custom": deploy("pics", CUSTOM)}
 
