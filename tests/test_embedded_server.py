@@ -18,7 +18,7 @@ import requests
 
 from snail_action.cfn_template import load_template, resources_of_type
 from snail_action.embedded import definitions
-from snail_action.embedded.incoming import s3_event
+from snail_action.embedded.events import s3_event
 from snail_action.embedded.server import EmbeddedBackend
 
 TEMPLATE = load_template()
