@@ -117,6 +117,13 @@ class Backend:
         claimed = (req.header("x-content-sha256") or "").strip()
         if not _HEX64.fullmatch(claimed):
             raise HttpError(400, "bad_request", "the x-content-sha256 header is missing or not 64 hex digits")
+        if claimed.lower() != digest and not req.base64:
+            # API Gateway passes a body on as bytes only for the API's binary media types (image/*);
+            # any other Content-Type turns it into UTF-8 text and the image's bytes are lost on the way.
+            sent = f"Content-Type {req.header('content-type')!r}" if req.header("content-type") else "no Content-Type"
+            raise HttpError(415, "unsupported_media_type",
+                            f"{path}: the request has {sent}, so its body reached the backend as text and not as "
+                            f"the file's bytes: send the file with Content-Type {fmt.content_type}")
         if claimed.lower() != digest:
             raise HttpError(400, "digest_mismatch", f"{path}: the body's SHA-256 is {digest}, the header says "
                                                     f"{claimed.lower()}: the upload was damaged, send it again")

@@ -65,6 +65,8 @@ class Request:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise HttpError(400, "bad_request", "the body is not JSON") from None
+        except RecursionError:  # e.g. 50,000 `[`: nested deeper than the parser goes
+            raise HttpError(400, "bad_request", "the body's JSON is nested too deeply: send one flat object") from None
         if not isinstance(data, dict):
             raise HttpError(400, "bad_request", "the body must be a JSON object")
         return data
