@@ -202,7 +202,7 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         return Range(gone, gone, f"{source} (branch deleted)")
     after = _ensure(runner, after_rev or "HEAD", "after", log)
 
-    if settings.all_files:
+    if settings.all:
         return Range(None, after, "--all")
 
     if settings.before is not None:

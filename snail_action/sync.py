@@ -214,7 +214,7 @@ def _make_client(settings: Settings, session: requests.Session | None, options: 
     def on_retry(what: str, why: str) -> None:
         console.line(f"  retrying {what}: {why}")
 
-    return ApiClient(settings.api_url, api_key=settings.api_key, sign_aws=settings.sign_aws,
+    return ApiClient(settings.api_url, api_key=settings.api_key, sign_aws=settings.aws_sign,
                      region=settings.aws_region, session=session, pool_size=settings.concurrency,
                      retry=options.retry, on_retry=on_retry)
 
@@ -231,12 +231,12 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
     mode = settings.mode
     dry = settings.dry_run or mode == "check"
     if (not dry and (settings.event_name or "").startswith("pull_request") and settings.before is None
-            and settings.after is None and not settings.all_files):
+            and settings.after is None and not settings.all):
         # The range would be the pull request's own, not yet merged changes: sending them would put
         # images into the backend that the branch it mirrors does not have (and may never have).
         raise SettingsError(f"mode {mode} in a {settings.event_name} event would send the pull request's unmerged "
                             "changes: use mode check there (or give the range explicitly: before, after or --all)")
-    plan = build_plan(replace(settings, all_files=True) if mode == "reconcile" else settings)
+    plan = build_plan(replace(settings, all=True) if mode == "reconcile" else settings)
     report = SyncReport(mode=mode, before=None if mode == "reconcile" else plan.before, after=plan.after,
                         dry_run=dry, warnings=[(f.path, f.reason) for f in plan.warnings],
                         skipped=len(plan.skipped))
@@ -327,7 +327,7 @@ def _run_all(console: Console, counter: _Counter, title: str, fn: Callable[[Oper
 
 def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> int:
     """Results file, step outputs and job summary; then the exit status."""
-    results_path = settings.results_file
+    results_path = settings.results
     if results_path is None and env.get("GITHUB_OUTPUT") and env.get("RUNNER_TEMP"):
         # A file of its own for each run: a job may use the action several times (a sync, then a
         # reconcile), and each step's `results` output must still point at that step's results.
