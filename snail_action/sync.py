@@ -91,10 +91,15 @@ def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]],
 
 # -- applying one operation ------------------------------------------------------------------------
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from an answer, or {} when the answer has something else there."""
+    return value if isinstance(value, dict) else {}
+
+
 def _registration_result(op: Operation, resp: ApiResponse) -> Result:
     body = resp.fields
-    images = body.get("images") if isinstance(body.get("images"), dict) else {}
-    raw = images.get("raw") if isinstance(images.get("raw"), dict) else {}
+    images = _object(body.get("images"))
+    raw = _object(images.get("raw"))
     key = raw.get("key")
     if not resp.ok:
         return Result(op.op, op.path, "failed", resp.status, None, resp.error_message)
@@ -157,7 +162,7 @@ class _Applier:
             url, method = body.get("url"), body.get("method") or "PUT"
             if not isinstance(url, str):
                 return Result("put", op.path, "failed", up.status, None, "upload request answered without a URL")
-            headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
+            headers = _object(body.get("headers"))
             sent = self.client.upload_presigned(url, method, headers, data)
             if sent.ok:
                 return self._wait(op)
@@ -242,7 +247,8 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
                         skipped=len(plan.skipped))
     client: ApiClient | None = None
     try:
-        deletes, puts, same = plan.deletes, plan.puts, []
+        same: list[Operation] = []
+        deletes, puts = plan.deletes, plan.puts
         if mode == "reconcile":
             client = _make_client(settings, session, options, console)
             with console.group("Reading the backend catalog"):

@@ -128,6 +128,7 @@ def test_enforcement_is_on_each_role_is_refused_what_it_was_not_given(functions)
         delete_ddb.scan(TableName=table)
 
 
+@pytest.mark.slow
 def test_each_function_does_its_whole_job_with_only_its_own_role(functions):
     insert, delete, incoming = (functions[n][0] for n in ("Insert", "Delete", "Incoming"))
     first, second = image_bytes("PNG", (64, 48), seed=1), image_bytes("PNG", (64, 48), seed=2)

@@ -76,7 +76,7 @@ class IncomingWatcher:
             return self._poll()
 
     def _poll(self) -> int:
-        listed: set[tuple[str, str]] = set()
+        listed: set[tuple[str, str, str]] = set()
         fresh: list[dict[str, Any]] = []
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=self._prefix):
             for obj in page.get("Contents", []):
