@@ -103,3 +103,29 @@ def test_the_readme_sets_up_a_fresh_machine_with_make_demo_and_make_test():
     assert commands == ["make demo", "make test"]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^demo:", makefile, flags=re.M) and re.search(r"^test:", makefile, flags=re.M)
+
+
+def _synopses() -> list[tuple[str, str, str]]:
+    """(page, command, its synopsis text) for every fenced `snail-images COMMAND ...` usage block."""
+    found = []
+    for page in PAGES:
+        for block in re.findall(r"^```\n(snail-images .*?)^```", page.read_text(encoding="utf-8"), flags=re.M | re.S):
+            for usage in re.split(r"\n(?=snail-images )", block):
+                found.append((page.name, usage.split()[1], usage))
+    return found
+
+
+def test_every_command_synopsis_names_exactly_the_options_the_command_has():
+    from snail_action.cli import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if a.choices and isinstance(a.choices, dict)]
+    # What every command takes (`--repo`) need not be in each synopsis.
+    shared = set.intersection(*({o for o in p._option_string_actions} for p in commands.choices.values()))
+    synopses = _synopses()
+    assert {c for _, c, _ in synopses} >= {"sync", "status", "plan", "check", "variants"}
+    for page, command, usage in synopses:
+        options = {o for o in commands.choices[command]._option_string_actions if o.startswith("--")}
+        shown = set(re.findall(r"--[a-z][a-z0-9-]*", usage))
+        assert shown <= options, f"{page}: `snail-images {command}` has no {sorted(shown - options)}"
+        missing = sorted(options - shared - shown)
+        assert missing == [], f"{page}: the synopsis of `snail-images {command}` leaves out options it has"
