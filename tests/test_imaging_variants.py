@@ -214,7 +214,7 @@ def test_alpha_images_are_premultiplied_band_by_band_like_one_resize(monkeypatch
     im = Image.merge("RGB", [noise, noise.rotate(90), noise.rotate(180)]).convert(mode)
     im.putalpha(noise.point(lambda v: 0 if v < 100 else v))
     premultiplied = {"RGBA": "RGBa", "LA": "La"}[mode]
-    monkeypatch.setattr(imaging, "PREMULTIPLY_STRIP_PIXELS", 100_000)
+    monkeypatch.setattr(imaging.resample, "PREMULTIPLY_STRIP_PIXELS", 100_000)
     whole = im.resize(size, imaging.RESAMPLE, reducing_gap=gap)
     converted: list[int] = []
     convert = Image.Image.convert
