@@ -4,6 +4,7 @@ and every TIFF compression, made in code as devices write them; variants compare
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image, TiffImagePlugin
@@ -115,6 +116,20 @@ def test_a_cmyk_jpeg_gives_rgb_variants_of_the_same_colours() -> None:
     for v in result.variants.values():
         assert _open(v.data).mode == "RGB"
     _assert_matches(result, picture, "JPEG")
+
+
+def test_a_ycck_jpeg_gives_rgb_variants_of_what_libjpeg_decodes() -> None:
+    """Photoshop's YCCK: Pillow cannot write one, so the CMYK file's Adobe marker is set to transform 2
+    (YCCK); libjpeg then decodes the same scans as YCCK to CMYK, and the variants are RGB of that."""
+    cmyk, _ = cmyk_jpeg()
+    at = cmyk.index(b"\xff\xee") + 15  # APP14: marker, length, "Adobe", version, flags0, flags1, transform
+    assert cmyk[at - 11:at - 6] == b"Adobe" and cmyk[at] == 0
+    ycck = cmyk[:at] + b"\x02" + cmyk[at + 1:]
+    decoded = _open(ycck)
+    assert (decoded.mode, decoded.info["adobe_transform"]) == ("CMYK", 2)
+    result = render_variants(ycck, SIZES)
+    for v in result.variants.values():
+        assert _open(v.data).mode == "RGB" and score(v.data, decoded.convert("RGB")) >= MIN_DB
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "AVIF", "TIFF"])
@@ -276,3 +291,22 @@ def test_an_mpo_is_never_told_to_rename() -> None:
         assert validate_image(data, name).format == "JPEG"
     with pytest.raises(InvalidImage, match="content is JPEG but the extension says PNG"):
         validate_image(data, "img.png")
+
+
+def test_the_variants_command_writes_converted_variants_under_their_own_extension(tmp_path, capsys) -> None:
+    import json
+
+    from snail_action.cli import main
+
+    heic, picture = iphone_heic(6)
+    (tmp_path / "IMG_0413.HEIC").write_bytes(heic)
+    (tmp_path / "logo.svg").write_bytes(SAFE_SVG)
+    assert main(["variants", str(tmp_path / "IMG_0413.HEIC"), str(tmp_path / "logo.svg"), "--out",
+                 str(tmp_path / "out"), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    for record, (ext, fmt, content_type) in zip(records, [("jpg", "JPEG", "image/jpeg"), ("png", "PNG", "image/png")],
+                                                strict=True):
+        for v in record["variants"].values():
+            assert v["path"].endswith(f"{record['name']}.{ext}") and v["content_type"] == content_type
+            assert Image.open(v["path"]).format == fmt
+    assert score(Path(records[0]["variants"]["md"]["path"]).read_bytes(), picture) >= MIN_DB
