@@ -6,7 +6,10 @@ orientation or HEIF rotation applied), the reference the variants' pixels are co
 
 from __future__ import annotations
 
+import base64
 import io
+import struct
+import zlib
 
 import pillow_heif  # encodes HEIC (the backend's pi-heif only decodes); never registered as an opener
 from PIL import Image, ImageCms, ImageDraw
@@ -170,6 +173,15 @@ def svg_reference(longest: int) -> Image.Image:
     return im.resize((w, h), Image.Resampling.LANCZOS)
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width x height with almost no pixels (a bomb needs nothing more to be refused)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
 # (file, reason the refusal names)
 HOSTILE_SVGS: list[tuple[bytes, str]] = [
     (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>',
@@ -200,6 +212,17 @@ HOSTILE_SVGS: list[tuple[bytes, str]] = [
     (b'<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="10"/>', "each side must be from 1 to 16384"),
     (b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" height="5"/></svg>', "declares no size"),
     (b'<html><body>not a drawing</body></html>', "not an SVG"),
+    # resvg recursed into a segmentation fault from about 245 levels: refused before drawing
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">' + b"<g>" * 50_000 + b"<rect/>"
+     + b"</g>" * 50_000 + b"</svg>", "nests deeper than 100 levels"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs><g id="g0"><rect/></g>'
+     + b"".join(b'<g id="g%d"><use href="#g%d"/></g>' % (i, i - 1) for i in range(1, 200))
+     + b'</defs><use href="#g199"/></svg>', "nests deeper than 100 levels"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><g id="a"><use href="#a"/></g></svg>',
+     "refers to itself"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image width="5" height="5" '
+     b'href="data:image/png;base64,'
+     + base64.b64encode(_png_header(12_000, 12_000)) + b'"/></svg>', "embedded image of the SVG is 12000x12000, over"),
     (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect', "not a well-formed SVG"),
 ]
 

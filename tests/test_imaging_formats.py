@@ -310,3 +310,15 @@ def test_the_variants_command_writes_converted_variants_under_their_own_extensio
             assert v["path"].endswith(f"{record['name']}.{ext}") and v["content_type"] == content_type
             assert Image.open(v["path"]).format == fmt
     assert score(Path(records[0]["variants"]["md"]["path"]).read_bytes(), picture) >= MIN_DB
+
+
+def test_an_svg_nested_up_to_the_limit_is_drawn() -> None:
+    from snail_backend.svg import MAX_SVG_DEPTH
+
+    levels = MAX_SVG_DEPTH - 2  # the <svg> and the <rect> are levels too
+    data = (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">' + b"<g>" * levels
+            + b'<rect width="10" height="10" fill="#00f"/>' + b"</g>" * levels + b"</svg>")
+    sg = _open(render_variants(data, SIZES).variants["sg"].data).convert("RGBA")
+    assert sg.getpixel((160, 160)) == (0, 0, 255, 255)
+    with pytest.raises(InvalidImage, match="nests deeper"):
+        validate_image(data.replace(b"<g>", b"<g><g>", 1).replace(b"</g>", b"</g></g>", 1), "deeper.svg")

@@ -13,21 +13,32 @@ Anything else is refused with the reason, never "cleaned": the stored original i
 
 The size is the root's `width`/`height` (px, or an absolute unit converted at 96 dpi), else its
 `viewBox`; each side must be at most MAX_SVG_SIDE and the area within the pixel limit.
+
+The drawing's nesting is bounded too (MAX_SVG_DEPTH, counting what each `<use>` brings in): resvg
+recurses once per level and, measured with resvg-py 0.5.0, crashed the whole process (a segmentation
+fault, not an exception) from about 245 nested groups, or a chain of 200 `<use>`s.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import re
+import warnings
 import xml.etree.ElementTree as ET  # noqa: S405 -- only its TreeBuilder; parsing is defusedxml's
 from dataclasses import dataclass
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
+from PIL import Image
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 # The largest width or height an SVG may declare, in CSS pixels: 16384 is the largest canvas side
 # Chrome and Safari draw. The variants are drawn at their own sizes (320/800/1600) whatever it is.
 MAX_SVG_SIDE = 16384
+# Deepest nesting drawn, a `<use>` counting as the depth of what it refers to. Real icons and
+# illustrations nest under 20; resvg crashed from about 245 (see above).
+MAX_SVG_DEPTH = 100
 # px per unit at CSS's 96 dpi
 _UNITS = {"": 1.0, "px": 1.0, "pt": 96 / 72, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
           "q": 96 / 101.6}
@@ -119,6 +130,63 @@ def _check_element(el: ET.Element) -> None:
         raise UnsafeSvg(f"unsafe SVG: a javascript: URL in <{tag}>")
 
 
+def _check_depth(root: ET.Element) -> None:
+    """Refuse a drawing nested deeper than MAX_SVG_DEPTH, following `<use>` references (and cycles)."""
+    by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def depth(el: ET.Element, level: int) -> int:
+        if level > MAX_SVG_DEPTH:
+            raise UnsafeSvg(f"the SVG nests deeper than {MAX_SVG_DEPTH} levels (counting what each <use> "
+                            "brings in): flatten its groups")
+        key = id(el)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise UnsafeSvg("the SVG has a <use> that refers to itself or to an element around it")
+        active.add(key)
+        below = [depth(child, level + 1) for child in el]
+        if isinstance(el.tag, str) and _local(el.tag) == "use":
+            ref = next((v for k, v in el.attrib.items() if _local(k) == "href"), "")
+            target = by_id.get(ref[1:]) if ref.startswith("#") else None
+            if target is not None:
+                below.append(depth(target, level + 1))
+        active.discard(key)
+        memo[key] = 1 + max(below, default=0)
+        if level + memo[key] - 1 > MAX_SVG_DEPTH:
+            raise UnsafeSvg(f"the SVG nests deeper than {MAX_SVG_DEPTH} levels (counting what each <use> "
+                            "brings in): flatten its groups")
+        return memo[key]
+
+    depth(root, 1)
+
+
+def _check_embedded(root: ET.Element, max_pixels: int) -> None:
+    """An embedded raster is decoded by the renderer: it must be a readable PNG/JPEG/GIF/WebP within
+    the pixel limit too (a small base64 PNG can declare 50000x50000)."""
+    for el in root.iter():
+        for name, value in el.attrib.items():
+            ref = _strip(value)
+            match = _DATA_RASTER.match(ref) if _local(name) == "href" else None
+            if not match:
+                continue
+            try:
+                raster = base64.b64decode(ref[match.end():], validate=False)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                    with Image.open(io.BytesIO(raster), formats=["PNG", "JPEG", "GIF", "WEBP"]) as im:
+                        width, height = im.size
+            except Image.DecompressionBombError as exc:
+                raise UnsafeSvg(f"an embedded image of the SVG is over the decompression bomb limit: {exc}") from None
+            except (ValueError, OSError) as exc:
+                raise UnsafeSvg(f"an embedded image of the SVG is not a readable PNG, JPEG, GIF or WebP: "
+                                f"{exc}") from None
+            if width * height > max_pixels:
+                raise UnsafeSvg(f"an embedded image of the SVG is {width}x{height}, over the limit of {max_pixels} "
+                                "pixels")
+
+
 def _length(value: str | None) -> float | None:
     """A length in CSS px; None when absent, relative (%, em) or not a number."""
     if value is None:
@@ -164,6 +232,8 @@ def inspect(data: bytes, max_pixels: int) -> Drawing:
         raise UnsafeSvg("unsafe SVG: an xml-stylesheet instruction (an external style sheet)")
     for el in root.iter():
         _check_element(el)
+    _check_depth(root)
+    _check_embedded(root, max_pixels)
     width, height = _declared_size(root)
     if not (0 < width <= MAX_SVG_SIDE and 0 < height <= MAX_SVG_SIDE):
         raise UnsafeSvg(f"the SVG declares {width:g}x{height:g} px: each side must be from 1 to {MAX_SVG_SIDE}")
