@@ -219,7 +219,21 @@ HOSTILE_SVGS: list[tuple[bytes, str]] = [
      + b"".join(b'<g id="g%d"><use href="#g%d"/></g>' % (i, i - 1) for i in range(1, 200))
      + b'</defs><use href="#g199"/></svg>', "nests deeper than 100 levels"),
     (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><g id="a"><use href="#a"/></g></svg>',
-     "refers to itself"),
+     "draws itself in"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs>'
+     + b"".join(b'<mask id="m%d"><rect width="10" height="10" fill="white" mask="url(#m%d)"/></mask>' % (i, i + 1)
+                for i in range(300)) + b'<mask id="m300"/></defs><rect width="10" height="10" mask="url(#m0)"/></svg>',
+     "nests deeper than 100 levels"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs>'
+     + b"".join(b'<pattern id="m%d" width="2" height="2"><rect width="2" height="2" style="fill: url(\'#m%d\')"/>'
+                b"</pattern>" % (i, i + 1) for i in range(300))
+     + b'<pattern id="m300"/></defs><rect width="10" height="10" fill="url(#m0)"/></svg>',
+     "nests deeper than 100 levels"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><style>'
+     + b"".join(b".c%d{mask:url(#m%d)}" % (i, i + 1) for i in range(300)) + b"</style><defs>"
+     + b"".join(b'<mask id="m%d"><rect class="c%d" width="10" height="10" fill="white"/></mask>' % (i, i)
+                for i in range(301)) + b'</defs><rect class="c0" width="10" height="10"/></svg>',
+     "stylesheet draws in masks or patterns and it has 301 of them (at most 40)"),
     (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image width="5" height="5" '
      b'href="data:image/png;base64,'
      + base64.b64encode(_png_header(12_000, 12_000)) + b'"/></svg>', "embedded image of the SVG is 12000x12000, over"),

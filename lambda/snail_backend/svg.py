@@ -39,11 +39,15 @@ MAX_SVG_SIDE = 16384
 # Deepest nesting drawn, a `<use>` counting as the depth of what it refers to. Real icons and
 # illustrations nest under 20; resvg crashed from about 245 (see above).
 MAX_SVG_DEPTH = 100
+# Masks, patterns, markers, symbols, clip paths and filters in an SVG whose <style> draws such
+# elements in by class (the walk cannot follow CSS selectors): a chain of them is at most this long.
+MAX_STYLED_CONTAINERS = 40
 # px per unit at CSS's 96 dpi
 _UNITS = {"": 1.0, "px": 1.0, "pt": 96 / 72, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
           "q": 96 / 101.6}
 _LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*")
 _DATA_RASTER = re.compile(r"data:image/(png|jpeg|jpg|gif|webp);base64,", re.IGNORECASE)
+_LOCAL_URL = re.compile(r"url\(\s*['\"]?\s*#([^)'\"\s]+)", re.IGNORECASE)
 _URL = re.compile(r"url\(\s*['\"]?\s*([^)'\"\s]*)", re.IGNORECASE)
 _SCRIPT_SCHEME = re.compile(r"(java|vb)script\s*:", re.IGNORECASE)
 _FORBIDDEN_ELEMENTS = {"script": "a <script> element", "foreignobject": "a <foreignObject> element (HTML inside)",
@@ -130,36 +134,56 @@ def _check_element(el: ET.Element) -> None:
         raise UnsafeSvg(f"unsafe SVG: a javascript: URL in <{tag}>")
 
 
+def _references(el: ET.Element) -> list[str]:
+    """The ids an element draws in: a `#fragment` href, and every `url(#id)` in its attributes
+    (mask, clip-path, fill, filter, marker and style="..." alike)."""
+    ids = []
+    for name, value in el.attrib.items():
+        if _local(name) == "href" and value.strip().startswith("#"):
+            ids.append(value.strip()[1:])
+        ids.extend(_LOCAL_URL.findall(value))
+    return ids
+
+
+_DEFINITIONS = {"mask", "pattern", "marker", "symbol", "clippath", "filter"}  # what a reference draws in
+
+
 def _check_depth(root: ET.Element) -> None:
-    """Refuse a drawing nested deeper than MAX_SVG_DEPTH, following `<use>` references (and cycles)."""
+    """Refuse a drawing nested deeper than MAX_SVG_DEPTH, counting what each reference draws in (a
+    `<use>`, a mask, a pattern fill...), and reference cycles."""
     by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
+    too_deep = (f"the SVG nests deeper than {MAX_SVG_DEPTH} levels (counting what each <use>, mask or "
+                "pattern draws in): flatten it")
     memo: dict[int, int] = {}
     active: set[int] = set()
 
     def depth(el: ET.Element, level: int) -> int:
         if level > MAX_SVG_DEPTH:
-            raise UnsafeSvg(f"the SVG nests deeper than {MAX_SVG_DEPTH} levels (counting what each <use> "
-                            "brings in): flatten its groups")
+            raise UnsafeSvg(too_deep)
         key = id(el)
         if key in memo:
+            if level + memo[key] - 1 > MAX_SVG_DEPTH:
+                raise UnsafeSvg(too_deep)
             return memo[key]
         if key in active:
-            raise UnsafeSvg("the SVG has a <use> that refers to itself or to an element around it")
+            raise UnsafeSvg("the SVG has a reference (a <use>, mask or pattern) that draws itself in")
         active.add(key)
         below = [depth(child, level + 1) for child in el]
-        if isinstance(el.tag, str) and _local(el.tag) == "use":
-            ref = next((v for k, v in el.attrib.items() if _local(k) == "href"), "")
-            target = by_id.get(ref[1:]) if ref.startswith("#") else None
-            if target is not None:
-                below.append(depth(target, level + 1))
+        below += [depth(by_id[ref], level + 1) for ref in _references(el) if ref in by_id]
         active.discard(key)
         memo[key] = 1 + max(below, default=0)
-        if level + memo[key] - 1 > MAX_SVG_DEPTH:
-            raise UnsafeSvg(f"the SVG nests deeper than {MAX_SVG_DEPTH} levels (counting what each <use> "
-                            "brings in): flatten its groups")
         return memo[key]
 
     depth(root, 1)
+    # A stylesheet can draw masks and patterns in by class, beyond what the walk above follows: then
+    # their number bounds any chain of them.
+    styled = {ref for el in root.iter() if isinstance(el.tag, str) and _local(el.tag) == "style"
+              for ref in _LOCAL_URL.findall(el.text or "")}
+    definitions = [el for el in root.iter() if isinstance(el.tag, str) and _local(el.tag) in _DEFINITIONS]
+    if any(ref in by_id and _local(str(by_id[ref].tag)) in _DEFINITIONS for ref in styled) \
+            and len(definitions) > MAX_STYLED_CONTAINERS:
+        raise UnsafeSvg(f"the SVG's stylesheet draws in masks or patterns and it has {len(definitions)} of them "
+                        f"(at most {MAX_STYLED_CONTAINERS}): use attributes instead of classes, or fewer")
 
 
 def _check_embedded(root: ET.Element, max_pixels: int) -> None:
