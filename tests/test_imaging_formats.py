@@ -141,6 +141,15 @@ def test_an_rgb_icc_profile_stays_attached_to_the_variants(fmt: str) -> None:
         assert _open(v.data).info.get("icc_profile") == icc
 
 
+def test_an_iphone_heic_s_colour_profile_stays_attached_to_its_jpeg_variants() -> None:
+    icc = rgb_profile()  # an iPhone's is Display P3: any RGB profile travels the same way
+    data, picture = iphone_heic(6, icc=icc)
+    result = render_variants(data, SIZES)
+    for v in result.variants.values():
+        assert _open(v.data).info.get("icc_profile") == icc
+    _assert_matches(result, picture, "JPEG")
+
+
 def test_a_cmyk_profile_is_not_carried_onto_rgb_variants() -> None:
     from snail_backend.imaging.colour import profile_fits
 
