@@ -231,9 +231,10 @@ _STUDY_CODE = r"""
 import json, sys, time
 from PIL import Image
 import snail_backend.imaging as m
+import snail_backend.imaging.resample as r
 data = open(sys.argv[1], "rb").read()
 name, gap, cascade = sys.argv[3], json.loads(sys.argv[4]), json.loads(sys.argv[5])
-m.RESAMPLE, m.REDUCING_GAP, m.CASCADE_REDUCING_GAP = getattr(Image.Resampling, name), gap, cascade
+r.RESAMPLE, r.REDUCING_GAP, r.CASCADE_REDUCING_GAP = getattr(Image.Resampling, name), gap, cascade
 best = None
 for _ in range(int(sys.argv[6])):
     t0 = time.perf_counter()

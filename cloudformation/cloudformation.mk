@@ -1,5 +1,5 @@
 # Packaging and launch of the AWS side (included by the Makefile; uses its $(BIN) and $(STAMP)).
-#   make layer                                   build build/pillow-layer.zip (Pillow, python3.12, x86_64)
+#   make layer                                   build build/pillow-layer.zip (Pillow + decoders, python3.12, x86_64)
 #   make package ARTIFACT_BUCKET=my-bucket       stage the code, upload code + layer, write build/packaged.yaml
 #   make deploy  ARTIFACT_BUCKET=my-bucket [AUTH_MODE=BOTH GITHUB_ORG=me GITHUB_REPO=images ...]
 # Every variable below can be set on the command line; empty ones leave the template's default.
@@ -60,7 +60,7 @@ layer: $(LAYER_ZIP)
 	@echo "layer: $(LAYER_ZIP) is ready"
 
 $(LAYER_ZIP): cloudformation/build_layer.py requirements.lock | $(STAMP)
-	@echo "==> layer: Pillow (the requirements.lock pin) for python3.12 x86_64 from manylinux wheels -> $@"
+	@echo "==> layer: Pillow, pi-heif, resvg-py, defusedxml (the requirements.lock pins) for python3.12 x86_64 -> $@"
 	$(BIN)/python cloudformation/build_layer.py --out $@
 
 # The function zip holds only the backend package; boto3 comes with the runtime, Pillow with the layer.

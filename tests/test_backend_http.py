@@ -46,7 +46,8 @@ def test_put_registers_original_and_variants(world: World) -> None:
     name = f"{digest[:20]}.png"
     assert (body["registered_file"], body["hash"], body["status"]) == ("photos/Ünïcode name.png", digest, "completed")
     assert (body["duplicate"], body["unchanged"]) == (False, False)
-    assert body["images"]["raw"] == {"key": f"images/raw/{name}", "width": 120, "height": 60, "size": len(PNG)}
+    assert body["images"]["raw"] == {"key": f"images/raw/{name}", "width": 120, "height": 60, "size": len(PNG),
+                                     "content_type": "image/png"}
     assert [(body["images"][t]["width"], body["images"][t]["height"]) for t in ("sg", "md", "lg")] == [
         (32, 16), (64, 32), (96, 48)]
     assert world.object_keys() == {f"images/{t}/{name}" for t in ("raw", "sg", "md", "lg")}

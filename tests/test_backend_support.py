@@ -14,6 +14,7 @@ import boto3
 
 from snail_backend.app import Backend
 from snail_backend.config import BackendConfig
+from snail_backend.formats import variant_names
 
 REGION = "us-east-1"
 BUCKET = "snail-test-bucket"
@@ -100,13 +101,16 @@ class World:
         per_file = Counter(r["RegisteredFile"] for r in live if r["ImageType"] == "raw")
         assert all(n == 1 for n in per_file.values()), per_file
         for r in live:
-            if r["Status"] == "completed":
+            if r["Status"] == "completed" and r["ImageType"] == "raw":
+                # A variant's name is the original's, or that with its own format's extension added.
                 name = r["StoredKey"].rsplit("/", 1)[1]
-                assert {f"images/{t}/{name}" for t in TYPES} <= objects, r
+                keys = {x["ImageType"]: x["StoredKey"] for x in live if x["RegisteredFile"] == r["RegisteredFile"]}
+                assert set(keys) == set(TYPES) and set(keys.values()) <= objects, r
+                assert all(keys[t] in {f"images/{t}/{n}" for n in variant_names(name)} for t in TYPES if t != "raw"), r
         heads = [i for i in items if i["ImageType"] == "file" and i.get("State") != "deleted"]
         assert {h["ImageId"] for h in heads} == set(per_file), (heads, per_file)
         current = {(h["ImageId"], h["Name"]) for h in heads}
-        stray = [r["ImageId"] for r in live if (r["RegisteredFile"], r["StoredKey"].rsplit("/", 1)[1]) not in current]
+        stray = [r["ImageId"] for r in live if (r["RegisteredFile"], r["ImageId"].rsplit("/", 1)[1]) not in current]
         assert stray == [], f"live rows of registrations that are no longer the file's: {stray}"
         refs = {i["ImageId"]: int(i["Refs"]) for i in items if i["ImageType"] == "ref"}
         want = Counter(h["Name"] for h in heads)

@@ -19,7 +19,7 @@ import requests
 from helpers import GitRepo, image_bytes
 from snail_action import cli
 from snail_action.embedded.server import EmbeddedBackend
-from snail_backend.formats import format_for_path
+from snail_backend.formats import format_for_path, variant_names
 
 KINDS = ("raw", "sg", "md", "lg")
 GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
@@ -66,7 +66,10 @@ def assert_backend_matches(repo: GitRepo, rev: str, s3, dynamodb, bucket: str, t
         assert raw["ContentHash"] == digest, path
         ext = path.rsplit(".", 1)[1].lower()
         assert raw["StoredKey"] == f"images/raw/{digest[:20]}.{ext}", path
-        assert {i["StoredKey"] for i in kinds.values()} == {f"images/{k}/{digest[:20]}.{ext}" for k in KINDS}
+        name = f"{digest[:20]}.{ext}"
+        assert {t: i["StoredKey"].rsplit("/", 1)[0] for t, i in kinds.items()} == {k: f"images/{k}" for k in KINDS}
+        # a variant is stored under the original's name, or that with its own format's extension added
+        assert {i["StoredKey"].rsplit("/", 1)[1] for t, i in kinds.items() if t != "raw"} <= set(variant_names(name))
         assert s3.get_object(Bucket=bucket, Key=raw["StoredKey"])["Body"].read() == data, path
     stored = {k for k in bucket_keys(s3, bucket) if not k.startswith("images/incoming/")}
     referenced = {i["StoredKey"] for kinds in live.values() for i in kinds.values()}

@@ -4,6 +4,7 @@ the aws CLI itself is not exercised here). cfn-lint runs once, in `make lint`.""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import shlex
@@ -100,8 +101,13 @@ def test_template_code_paths_are_what_make_package_stages():
 
 def test_the_function_zip_needs_only_what_lambda_and_the_layer_provide():
     # `make package` ships lambda/snail_backend alone: python3.12 brings the standard library, boto3
-    # and botocore; the layer brings PIL. Anything else would fail at import on Lambda.
-    provided = set(sys.stdlib_module_names) | {"boto3", "botocore", "PIL", "snail_backend"}
+    # and botocore; the layer brings PIL and the decoders (build_layer.LAYER_PACKAGES). Anything else
+    # would fail at import on Lambda.
+    spec = importlib.util.spec_from_file_location("build_layer", ROOT / "cloudformation" / "build_layer.py")
+    build_layer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_layer)
+    layer = set(build_layer.LAYER_PACKAGES.values())
+    provided = set(sys.stdlib_module_names) | {"boto3", "botocore", "snail_backend"} | layer
     needed: dict[str, str] = {}
     for path in sorted((ROOT / "lambda" / "snail_backend").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -109,5 +115,5 @@ def test_the_function_zip_needs_only_what_lambda_and_the_layer_provide():
                 needed.update({a.name.split(".")[0]: path.name for a in node.names})
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 needed[node.module.split(".")[0]] = path.name
-    assert "PIL" in needed
+    assert {"PIL", "pi_heif", "resvg_py", "defusedxml"} <= set(needed)
     assert {m: f for m, f in needed.items() if m not in provided} == {}

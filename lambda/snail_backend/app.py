@@ -21,7 +21,7 @@ from PIL import Image
 
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
-from .formats import extension_of, format_for_path
+from .formats import extension_of, format_for_path, not_supported
 from .http import MAX_DIRECT_BODY, HttpError, Request, json_response, parse_event
 from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
 from .naming import INCOMING_PREFIX
@@ -100,8 +100,7 @@ class Backend:
     def _put(self, req: Request, path: str) -> dict[str, Any]:
         fmt = format_for_path(path)
         if fmt is None:
-            raise HttpError(400, "bad_request", f"{path}: not an image extension (png, jpg, jpeg, gif, bmp, webp, "
-                                                "tif, tiff)")
+            raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
         data = req.body_bytes(MAX_DIRECT_BODY)
         filename = req.header("filename")
         if not filename:
@@ -167,7 +166,7 @@ class Backend:
         path = repository_path(filename)
         fmt = format_for_path(path)
         if fmt is None:
-            raise HttpError(400, "bad_request", f"{path}: not an image extension")
+            raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
         if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
             raise HttpError(400, "bad_request", "sha256 must be the file's 64-hex SHA-256")
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -221,7 +220,7 @@ class Backend:
                 raise HttpError(400, "digest_mismatch", f"{path}: the uploaded bytes' SHA-256 is {digest}, not the "
                                                         f"announced {claimed[:64]}: upload the file again")
             if format_for_path(path) is None:
-                raise HttpError(400, "bad_request", f"{path}: not an image extension")
+                raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
             info = self._validate(data, path)
             response = self._register(path, data, digest, info, issued)
             outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
@@ -261,7 +260,7 @@ def repository_path(value: str | None) -> str:
 
 def displayed_size(data: bytes, info: ImageInfo) -> tuple[int, int]:
     """Width and height as displayed: swapped when EXIF orientation turns the image."""
-    if info.format not in ("JPEG", "TIFF", "WEBP", "PNG"):
+    if info.format not in ("JPEG", "TIFF", "WEBP", "PNG", "AVIF"):  # HEIF: pi-heif reports it turned
         return info.width, info.height
     with Image.open(io.BytesIO(data)) as im:
         turned = orientation_of(im) in (5, 6, 7, 8)

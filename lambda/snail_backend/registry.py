@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .catalog import HEAD, MARK, REF, REFUSED, Catalog, Conflict, values
+from .formats import VARIANT_TYPES, variant_name
 from .imaging import ConversionError, Rendition, UndecodableImage
 from .naming import IMAGE_TYPES, image_id, object_key, stored_name
 from .storage import Storage
@@ -149,7 +150,8 @@ class Registry:
         duplicate = ref is not None and ref.get("Refs", 0) > 0
         upload_date = iso(now)
         collect: dict[str, str] = dict((tombstone or {}).get("Collect", {}))
-        raw = {"key": object_key("raw", name), "width": req.width, "height": req.height, "size": len(req.data)}
+        raw = {"key": object_key("raw", name), "width": req.width, "height": req.height, "size": len(req.data),
+               "content_type": req.content_type}
         new_head = {
             "ImageType": HEAD, "ImageId": req.path, "Path": req.path, "Hash": req.sha256, "Ext": req.extension,
             "Name": name, "ContentType": req.content_type, "State": PENDING, "Gen": _token(),
@@ -233,11 +235,12 @@ class Registry:
             ], name)
             raise ProcessingFailed(registration(failed), error)
         images = dict(head["Images"])
+        stored, content_type = variant_name(name, rendition.variant_format), VARIANT_TYPES[rendition.variant_format][1]
         for kind, variant in rendition.variants.items():
-            self.storage.put(kind, name, variant.data, req.content_type, sha256=req.sha256,
+            self.storage.put(kind, stored, variant.data, content_type, sha256=req.sha256,
                              width=variant.width, height=variant.height)
-            images[kind] = {"key": object_key(kind, name), "width": variant.width, "height": variant.height,
-                            "size": variant.size}
+            images[kind] = {"key": object_key(kind, stored), "width": variant.width, "height": variant.height,
+                            "size": variant.size, "content_type": content_type}
         done = dict(head, State=COMPLETED, Rows=list(IMAGE_TYPES), Images=images)
         done.pop("ErrorMessage", None)
         items = [self.catalog.put(done, "Gen = :g", values(g=gen))]
@@ -524,7 +527,7 @@ def row(kind: str, path: str, name: str, upload_date: str, image: dict, status: 
         "ImageType": kind, "ImageId": image_id(kind, path, name), "RegisteredFile": path,
         "UploadDate": upload_date, "StoredKey": image["key"], "ImageSize": image["size"],
         "Resolution": f"{image['width']}x{image['height']}", "Status": status,
-        "ContentHash": req.sha256, "ContentType": req.content_type,
+        "ContentHash": req.sha256, "ContentType": image.get("content_type", req.content_type),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from .formats import variant_names
 from .naming import IMAGE_TYPES, object_key
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -26,14 +27,16 @@ class Storage:
         return key
 
     def remove_all(self, name: str) -> int:
-        """Delete the four objects of a stored name; returns how many existed. Deleting a missing
-        key is not an error in S3, so a repeated collection is harmless."""
+        """Delete the four objects of a stored name (a variant's name may carry its own extension,
+        formats.variant_name); returns how many existed. Deleting a missing key is not an error in S3,
+        so a repeated collection is harmless."""
         removed = 0
         for image_type in IMAGE_TYPES:
-            key = object_key(image_type, name)
-            if self.exists(key):
-                removed += 1
-            self.s3.delete_object(Bucket=self.bucket, Key=key)
+            for stored in (name,) if image_type == "raw" else variant_names(name):
+                key = object_key(image_type, stored)
+                if self.exists(key):
+                    removed += 1
+                self.s3.delete_object(Bucket=self.bucket, Key=key)
         return removed
 
     def exists(self, key: str) -> bool:
