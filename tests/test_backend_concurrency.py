@@ -20,7 +20,7 @@ import pytest
 from moto import mock_aws
 
 from helpers import image_bytes
-from test_backend_support import World
+from backend_support import World
 
 
 class SerializedCalls:

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from helpers import image_bytes
-from test_backend_support import TYPES, World
+from backend_support import TYPES, World
 
 X = image_bytes("PNG", (40, 30), seed=11)
 Y = image_bytes("PNG", (40, 30), seed=12)

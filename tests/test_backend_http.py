@@ -15,7 +15,7 @@ from moto import mock_aws
 from helpers import image_bytes
 from snail_backend.http import MAX_DIRECT_BODY
 from snail_backend.imaging import ConversionError, render_variants
-from test_backend_support import (
+from backend_support import (
     BUCKET,
     TABLE,
     TYPES,
