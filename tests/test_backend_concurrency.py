@@ -19,8 +19,8 @@ from collections import Counter
 import pytest
 from moto import mock_aws
 
-from helpers import image_bytes
 from backend_support import World
+from helpers import image_bytes
 
 
 class SerializedCalls:
