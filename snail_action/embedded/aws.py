@@ -13,7 +13,8 @@ import uuid
 from typing import Any
 
 import boto3
-from botocore.config import Config
+
+from snail_backend.clients import make_client
 
 from . import definitions
 
@@ -86,14 +87,10 @@ def _isolated_session() -> boto3.session.Session:
 
 
 def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
-    """A boto3 client on the local moto server with explicit dummy credentials."""
-    common: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}, "max_pool_connections": 32}
-    config = Config(s3={"addressing_style": "path"}, signature_version="s3v4", **common) \
-        if service == "s3" else Config(**common)
-    return _isolated_session().client(
-        service, endpoint_url=endpoint_url, region_name=region, config=config,
-        aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY)
-
+    """A client on the local moto server: the deployed backend's own (clients.make_client), with only
+    the endpoint changed, and explicit dummy credentials from a session that reads no AWS config."""
+    return make_client(service, region, endpoint_url=endpoint_url, session=_isolated_session(),
+                       aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY)
 
 class LocalAws:
     """moto's server application (what ThreadedMotoServer runs) on a free loopback port, without its request log."""
