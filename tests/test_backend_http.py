@@ -7,14 +7,12 @@ import hashlib
 import io
 import json
 import os
+from urllib.parse import unquote
 
 import pytest
 import requests
 from moto import mock_aws
 
-from helpers import image_bytes
-from snail_backend.http import MAX_DIRECT_BODY
-from snail_backend.imaging import ConversionError, render_variants
 from backend_support import (
     BUCKET,
     TABLE,
@@ -28,6 +26,9 @@ from backend_support import (
     s3_event,
     uploads_event,
 )
+from helpers import image_bytes
+from snail_backend.http import MAX_DIRECT_BODY
+from snail_backend.imaging import ConversionError, render_variants
 
 PNG = image_bytes("PNG", (120, 60), "RGBA", seed=1)
 JPEG = image_bytes("JPEG", (90, 150), seed=2)
@@ -294,14 +295,17 @@ def test_presigned_upload_then_s3_event_registers_the_file(world: World) -> None
 
 
 def _incoming(world: World, key: str, data: bytes, path: str, issued: int, sha: str | None = None) -> None:
+    """An upload as POST /uploads records it (its token the path's latest intent), and its object."""
+    sha = sha or hashlib.sha256(data).hexdigest()
+    token = world.backend.registry.open_upload(unquote(path), sha, issued)
     world.s3.put_object(Bucket=BUCKET, Key=key, Body=data, Metadata={
-        "filename": path, "sha256": sha or hashlib.sha256(data).hexdigest(), "issued": str(issued)})
+        "filename": path, "sha256": sha, "issued": str(issued), "token": token})
 
 
 def test_s3_event_out_of_order_keeps_the_newer_registration(world: World) -> None:
     old, new = image_bytes("PNG", (40, 40), seed=1), image_bytes("PNG", (40, 40), seed=2)
-    _incoming(world, "images/incoming/new.png", new, "a.png", issued=2000)
     _incoming(world, "images/incoming/old.png", old, "a.png", issued=1000)
+    _incoming(world, "images/incoming/new.png", new, "a.png", issued=2000)
     world.backend.handle_s3_event(s3_event("images/incoming/new.png"))
     world.backend.handle_s3_event(s3_event("images/incoming/old.png"))
     assert world.get("a.png")[1]["hash"] == hashlib.sha256(new).hexdigest()
@@ -354,7 +358,8 @@ def test_s3_event_keys_are_url_decoded_with_plus_for_space(world: World) -> None
 
 def test_s3_event_with_unreadable_issued_metadata_still_registers(world: World) -> None:
     world.s3.put_object(Bucket=BUCKET, Key="images/incoming/q.png", Body=PNG, Metadata={
-        "filename": "q.png", "sha256": hashlib.sha256(PNG).hexdigest(), "issued": "soon"})
+        "filename": "q.png", "sha256": hashlib.sha256(PNG).hexdigest(), "issued": "soon",
+        "token": world.backend.registry.open_upload("q.png", hashlib.sha256(PNG).hexdigest(), 0)})
     assert world.backend.handle_s3_event(s3_event("images/incoming/q.png"))["results"][0]["outcome"] == "registered"
     assert world.object_keys() == {f"images/{t}/{hashlib.sha256(PNG).hexdigest()[:20]}.png"
                                    for t in ("raw", "sg", "md", "lg")}

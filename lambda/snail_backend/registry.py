@@ -16,7 +16,12 @@ Invariants (contracts.md section 3) and how they are kept:
   the same request finishes a collection that a failure interrupted;
 - a writer that dies between its S3 write and that transaction cannot compensate: a reference
   records until when its takers may still write (`WriteUntil`), a collection ending before that
-  leaves its marker with `RecheckAt`, and the first sweep after it collects the name once more.
+  leaves its marker with `RecheckAt`, and the first sweep after it collects the name once more;
+- a presigned upload registers only while it is the path's latest intent: POST /uploads records
+  a token per path (an `upload` item); a direct PUT or a DELETE of the path removes it, and the
+  registration of the upload consumes it (in the registration's own transaction). An S3 event
+  whose token is no longer there -- late, duplicated, or a replayed URL -- registers nothing,
+  unless the path's live registration is the one that token made (a retry repairing it).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .catalog import HEAD, REF, REFUSED, Catalog, Conflict, values
+from .catalog import HEAD, REF, REFUSED, UPLOAD, Catalog, Conflict, values
 from .collector import COLLECTING, DELETED, LIVE, Busy, Collector
 from .collector import new_token as _token
 from .imaging import ConversionError, Rendition, UndecodableImage
@@ -64,11 +69,12 @@ class PutRequest:
     width: int  # as displayed
     height: int
     issued_ms: int | None = None  # for large uploads: when POST /uploads issued the URL
+    token: str | None = None  # for large uploads: the upload's token (registers only while it is the latest)
 
 
 @dataclass
 class PutResult:
-    registration: dict[str, Any]
+    registration: dict[str, Any] | None  # None: stale, and the path has no registration
     duplicate: bool = False
     unchanged: bool = False
     stale: bool = False
@@ -108,9 +114,12 @@ class Registry:
         while True:
             head = self.catalog.get_head(req.path)
             live = head is not None and head["State"] != DELETED
+            if not self._latest_intent(req, head if live else None):
+                return PutResult(registration(head) if live else None, stale=True)
             if live:
                 self.collector.finish_collections(head)  # leftovers of an interrupted earlier request
                 if head["Hash"] == req.sha256 and head["Ext"] == req.extension:
+                    self._close_upload(req)
                     if head["State"] == COMPLETED:
                         return PutResult(registration(head), unchanged=True)
                     # pending (interrupted) or failed: the same request again repairs it.
@@ -131,6 +140,32 @@ class Registry:
                 continue
             self.collector.finish_collections(new_head, owned)
             return self._process(req, new_head, duplicate=duplicate, first=first)
+
+    def _latest_intent(self, req: PutRequest, head: dict | None) -> bool:
+        """A direct PUT always is; an upload while its token is the path's, or made the live registration."""
+        if req.token is None:
+            return True
+        upload = self.catalog.get(UPLOAD, req.path)
+        if upload is not None and upload.get("Token") == req.token:
+            return True
+        return head is not None and head.get("Upload") == req.token
+
+    def _upload_item(self, req: PutRequest) -> dict:
+        """Consume the path's upload token: this request's own (conditioned), or any (a direct PUT)."""
+        if req.token is None:
+            return self.catalog.delete(UPLOAD, req.path)
+        return self.catalog.delete(UPLOAD, req.path, "#tok = :tok", values(tok=req.token), {"#tok": "Token"})
+
+    def _close_upload(self, req: PutRequest) -> None:
+        with suppress(Conflict):  # consumed already: by this registration's earlier attempt
+            self.catalog.transact([self._upload_item(req)])
+
+    def open_upload(self, path: str, sha256: str, issued_ms: int) -> str:
+        """Record a presigned upload as the path's latest intent; returns its token."""
+        token = _token()
+        self.catalog.transact([self.catalog.put({"ImageType": UPLOAD, "ImageId": path, "Token": token,
+                                                 "Hash": sha256.lower(), "Issued": issued_ms})])
+        return token
 
     def _acquire(self, req: PutRequest, old: dict | None, tombstone: dict | None) -> tuple[dict, bool, dict]:
         """One transaction: take a reference on the new name, replace the head, record the raw row
@@ -160,6 +195,9 @@ class Registry:
             "UploadDate": upload_date, "Issued": req.issued_ms if req.issued_ms is not None else int(now * 1000),
             "Rows": ["raw"], "Images": {"raw": raw}, "Collect": collect,
         }
+        if req.token is not None:
+            new_head["Upload"] = req.token
+        items.append(self._upload_item(req))
         prior = old or tombstone
         owned: dict[str, str] = {}
         if old is not None:
@@ -252,8 +290,8 @@ class Registry:
         deadline = self.clock() + self.wait_seconds
         while True:
             head = self.catalog.get_head(path)
-            if head is None:
-                self.catalog.transact([self.catalog.delete(REFUSED, path)])  # a refused upload is forgotten too
+            if head is None:  # a refused upload, and a presigned one not yet registered, are forgotten too
+                self.catalog.transact([self.catalog.delete(REFUSED, path), self.catalog.delete(UPLOAD, path)])
                 return DeleteResult()
             if head["State"] == DELETED:  # an earlier attempt was interrupted: finish its work
                 removed, left = self.collector.finish_collections(head)
@@ -261,7 +299,8 @@ class Registry:
                     self._drop_tombstone(head)
                 return DeleteResult(0, removed)
             self.collector.finish_collections(head)
-            items = [*self._mark_rows_deleted(head), self.catalog.delete(REFUSED, path)]
+            items = [*self._mark_rows_deleted(head), self.catalog.delete(REFUSED, path),
+                     self.catalog.delete(UPLOAD, path)]
             release, token = self.collector.release_items(head["Name"])
             items.extend(release)
             tomb = None
