@@ -39,7 +39,7 @@ def timeouts(function_timeout: float) -> tuple[float, float]:
 def client_config(service: str, function_timeout: float = DEFAULT_FUNCTION_TIMEOUT) -> Config:
     connect, read = timeouts(function_timeout)
     options: dict[str, Any] = {
-        "retries": {"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        "retries": {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},  # retries included
         "connect_timeout": connect, "read_timeout": read, "max_pool_connections": 32,
     }
     if service == "s3":
