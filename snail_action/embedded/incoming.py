@@ -119,15 +119,19 @@ class IncomingWatcher:
                              region=self._region, sequencer=self._sequencer)
             with self._cond:
                 self._pending += 1
-            self._pool.submit(self._deliver, event)
+            self._pool.submit(self._deliver, event, (obj["Key"], obj["ETag"], str(obj.get("LastModified"))))
         return len(fresh)
 
-    def _deliver(self, event: dict[str, Any]) -> None:
+    def _deliver(self, event: dict[str, Any], ident: tuple[str, str, str]) -> None:
         key = event["Records"][0]["s3"]["object"]["key"]
         try:
             for attempt in range(1, ASYNC_ATTEMPTS + 1):
                 try:
                     self._handle(event)
+                    with self._poll_lock:
+                        # Handled (the handler removes the object): the same bytes put again under the
+                        # same key within the listing's one-second LastModified are a new event too.
+                        self._seen.discard(ident)
                     with self._cond:
                         self.delivered += 1
                     return
