@@ -36,6 +36,11 @@ PILLOW_LAYER_ARN ?=
 LOG_RETENTION_DAYS ?=
 
 CFN_TEMPLATE := cloudformation/template.yaml
+# The template with the API's Deployment named after the API's definition (api_deployment.py).
+BUILD_TEMPLATE := build/template.yaml
+API_DEPLOYMENT_PARAMS := $(if $(AUTH_MODE),--param 'AuthMode=$(AUTH_MODE)') \
+	$(if $(INSERT_FUNCTION_NAME),--param 'InsertFunctionName=$(INSERT_FUNCTION_NAME)') \
+	$(if $(DELETE_FUNCTION_NAME),--param 'DeleteFunctionName=$(DELETE_FUNCTION_NAME)')
 LAYER_ZIP := build/pillow-layer.zip
 FUNCTION_DIR := build/function
 PACKAGED_TEMPLATE := build/packaged.yaml
@@ -75,8 +80,10 @@ artifact-bucket:
 	@test -n "$(ARTIFACT_BUCKET)" || { echo "make package: set ARTIFACT_BUCKET=<an S3 bucket of yours in $(REGION)> for the code, layer and packaged template" >&2; exit 2; }
 
 package: artifact-bucket layer function-code
+	@echo "==> package: name the API's deployment after its definition, so a stack update publishes API changes"
+	$(BIN)/python cloudformation/api_deployment.py --template $(CFN_TEMPLATE) --out $(BUILD_TEMPLATE) $(strip $(API_DEPLOYMENT_PARAMS))
 	@echo "==> package: upload $(FUNCTION_DIR) and $(LAYER_ZIP) to s3://$(ARTIFACT_BUCKET)/$(ARTIFACT_PREFIX)/, write $(PACKAGED_TEMPLATE)"
-	$(AWS) cloudformation package --region $(REGION) --template-file $(CFN_TEMPLATE) \
+	$(AWS) cloudformation package --region $(REGION) --template-file $(BUILD_TEMPLATE) \
 		--s3-bucket $(ARTIFACT_BUCKET) --s3-prefix $(ARTIFACT_PREFIX) --output-template-file $(PACKAGED_TEMPLATE)
 	@echo "==> package: upload $(PACKAGED_TEMPLATE) for the console's Launch stack link"
 	$(AWS) s3 cp --region $(REGION) $(PACKAGED_TEMPLATE) s3://$(ARTIFACT_BUCKET)/$(ARTIFACT_PREFIX)/packaged.yaml
@@ -87,13 +94,6 @@ deploy: package
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK_NAME) --template-file $(PACKAGED_TEMPLATE) \
 		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
 		$(if $(CFN_PARAMETERS),--parameter-overrides $(CFN_PARAMETERS))
-	@echo "==> deploy: redeploy the API to its stage (CloudFormation does not when only methods changed, e.g. AUTH_MODE)"
-	api=$$($(AWS) cloudformation describe-stack-resource --region $(REGION) --stack-name $(STACK_NAME) \
-		--logical-resource-id Api --query StackResourceDetail.PhysicalResourceId --output text) && \
-	stage=$$($(AWS) cloudformation describe-stack-resource --region $(REGION) --stack-name $(STACK_NAME) \
-		--logical-resource-id ApiStage --query StackResourceDetail.PhysicalResourceId --output text) && \
-	$(AWS) apigateway create-deployment --region $(REGION) --rest-api-id "$$api" --stage-name "$$stage" \
-		--description "make deploy" --query id --output text
 	@echo "==> deploy: outputs of $(STACK_NAME)"
 	$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK_NAME) \
 		--query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table

@@ -71,7 +71,7 @@ def _clients(args: argparse.Namespace) -> tuple[Any, Any, str, str]:
 def run_audit(args: argparse.Namespace, out: Any = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from snail_backend.audit import DEFAULT_GRACE_SECONDS, REPAIRABLE, audit, repair
+    from .audit import DEFAULT_GRACE_SECONDS, REPAIRABLE, audit, repair
 
     out = out or sys.stdout
     try:

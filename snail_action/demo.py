@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from snail_backend.audit import audit
 from snail_backend.naming import INCOMING_PREFIX
 
 from .demo_repo import LARGE_MIN_BYTES, Push, SampleRepo, build_sample_repo
@@ -197,6 +196,8 @@ def _invariant_checks(repo: SampleRepo, eb: Any, before: dict[str, dict[str, Any
         or set(records[p].get("images") or {}) != {"raw", "sg", "md", "lg"})]
     checks.append(Check("each is completed, hashed (SHA-256 of its content) and has raw, sg, md, lg",
                         not wrong, f"not so: {wrong}"))
+    from snail_action.audit import audit
+
     findings = audit(eb.s3, eb.dynamodb, eb.bucket, eb.table, at_rest=True)
     checks.append(Check("`snail-images audit`: every invariant holds (no orphan, no missing object, refcounts agree)",
                         not findings, "; ".join(map(str, findings))))

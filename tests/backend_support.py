@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import boto3
 
+from snail_action.audit import audit
 from snail_backend.app import Backend
-from snail_backend.audit import audit
 from snail_backend.config import BackendConfig
 
 REGION = "us-east-1"

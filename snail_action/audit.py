@@ -1,5 +1,8 @@
 """The one invariant checker: reads a backend's bucket and table and reports every broken invariant.
 
+An operator's tool, run with the caller's credentials (it scans the table): not part of the
+functions' package, whose roles grant no Scan.
+
 Used by `snail-images audit` (a deployed stack with the caller's credentials, or the embedded
 backend), by the demo's checks and by the tests. The invariants (registry.py keeps them):
 - unused_object: every object under images/<type>/ is used by a live registration;
@@ -28,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .catalog import HEAD, MARK, REF, Catalog, from_attrs
-from .naming import IMAGE_TYPES, INCOMING_PREFIX
-from .storage import Storage
+from snail_backend.catalog import HEAD, MARK, REF, Catalog, from_attrs
+from snail_backend.naming import IMAGE_TYPES, INCOMING_PREFIX
+from snail_backend.storage import Storage
 
 DEFAULT_GRACE_SECONDS = 3600.0  # the S3 event's longest life (MaximumEventAgeInSeconds) and then some
 REPAIRABLE = frozenset({"unused_object", "leftover_incoming", "unfinished_collection"})
@@ -143,7 +146,7 @@ def audit(s3: Any, dynamodb: Any, bucket: str, table: str, **kwargs: Any) -> lis
 def repair(s3: Any, dynamodb: Any, bucket: str, table: str, findings: list[Finding],
            lease_seconds: float = 330.0) -> list[str]:
     """Fix the safe findings; returns one line per thing done."""
-    from .collector import Collector  # noqa: PLC0415 -- only a repair needs the collector
+    from snail_backend.collector import Collector  # noqa: PLC0415 -- only a repair needs the collector
 
     catalog, storage = Catalog(dynamodb, table), Storage(s3, bucket)
     done: list[str] = []
