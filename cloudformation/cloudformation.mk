@@ -68,12 +68,19 @@ $(LAYER_ZIP): cloudformation/build_layer.py requirements.lock | $(STAMP)
 	@echo "==> layer: Pillow (the requirements.lock pin) for python3.12 x86_64 from manylinux wheels -> $@"
 	$(BIN)/python cloudformation/build_layer.py --out $@
 
-# The function zip holds only the backend package; boto3 comes with the runtime, Pillow with the layer.
-function-code:
-	@echo "==> function code: lambda/snail_backend -> $(FUNCTION_DIR)/snail_backend"
+# The function zip holds the backend package and the boto3/botocore that requirements.lock pins (the
+# tests ran them; the runtime's own copy changes without notice, and /var/task comes first on the
+# function's sys.path); Pillow comes with the layer.
+BOTO_PACKAGES := boto3 botocore s3transfer jmespath python-dateutil six urllib3
+
+function-code: | $(STAMP)
+	@echo "==> function code: lambda/snail_backend and the locked $(BOTO_PACKAGES) -> $(FUNCTION_DIR)"
 	rm -rf $(FUNCTION_DIR)
 	mkdir -p $(FUNCTION_DIR)
 	cp -R lambda/snail_backend $(FUNCTION_DIR)/snail_backend
+	$(BIN)/python -m pip install --quiet --no-deps --no-compile --only-binary=:all: --python-version 3.12 \
+		--implementation py --target $(FUNCTION_DIR) -c requirements.lock $(BOTO_PACKAGES)
+	rm -rf $(FUNCTION_DIR)/bin
 	find $(FUNCTION_DIR) -name __pycache__ -prune -exec rm -rf {} +
 
 artifact-bucket:
