@@ -104,3 +104,14 @@ deploy: package
 	@echo "==> deploy: outputs of $(STACK_NAME)"
 	$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK_NAME) \
 		--query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table
+
+# After every deploy: a small and a large image through the deployed stack, then an audit.
+#   make smoke API_URL=https://....execute-api.REGION.amazonaws.com/prod API_KEY=... [STACK_NAME=...]
+.PHONY: smoke
+API_URL ?=
+API_KEY ?=
+SMOKE_AUDIT ?= --stack $(STACK_NAME) --region $(REGION)
+SMOKE_ARGS ?=
+export API_URL API_KEY SMOKE_AUDIT
+smoke: | $(STAMP)
+	@$(BIN)/python cloudformation/smoke.py $(SMOKE_ARGS)

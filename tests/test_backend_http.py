@@ -494,3 +494,12 @@ def test_s3_event_for_an_upload_over_the_limit_refuses_it_unread(world: World, m
     assert (status, body["status"], body["error"], body["hash"]) == (200, "failed", "too_large",
                                                                      hashlib.sha256(PNG).hexdigest())
     assert world.object_keys() == set()
+
+
+def test_a_stale_upload_with_other_bytes_leaves_no_refusal_behind(world: World) -> None:
+    _incoming(world, "images/incoming/x.png", PNG, "a.png", issued=1, sha="1" * 64)
+    assert world.delete("a.png")[0] == 200  # the path's intent moves on before the event arrives
+    out = world.backend.handle_s3_event(s3_event("images/incoming/x.png"))
+    assert out["results"][0]["outcome"] == "stale"
+    assert world.get("a.png")[0] == 404  # not even a `failed` record: the path is deleted
+    world.check_invariants()

@@ -217,6 +217,12 @@ class Backend:
         try:
             path = repository_path(unquote(meta.get("filename", ""), errors="strict"))
             logcontext.update(path=path)
+            token = meta.get("token") or "-"  # none (a URL from before tokens existed) is never current
+            if not self.registry.upload_is_current(path, token):
+                # Late, duplicated or replayed: the path was deleted, put again, or this upload used.
+                # Nothing is registered nor refused: the path's intent has moved on.
+                self.storage.delete_incoming(key)
+                return {"outcome": "stale", "path": path}
             if body is None:
                 raise HttpError(413, "too_large", f"{path}: the upload is {size} bytes, over the "
                                                   f"{MAX_UPLOAD_BYTES}-byte limit")
@@ -227,10 +233,8 @@ class Backend:
             if format_for_path(path) is None:
                 raise HttpError(400, "bad_request", f"{path}: not an image extension")
             info = self._validate(data, path)
-            # No token (a URL from before tokens existed) is never the latest intent: refused as stale.
-            response, stale = self._register(path, data, digest, info, issued, meta.get("token") or "-")
-            if stale:
-                # Late, duplicated or replayed: the path was deleted, put again, or this upload used.
+            response, stale = self._register(path, data, digest, info, issued, token)  # checked again, atomically
+            if stale:  # the intent moved on since the check above
                 outcome = {"outcome": "stale", "path": path}
             else:
                 outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}

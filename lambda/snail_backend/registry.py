@@ -150,6 +150,12 @@ class Registry:
             return True
         return head is not None and head.get("Upload") == req.token
 
+    def upload_is_current(self, path: str, token: str) -> bool:
+        """Whether an upload of `path` with `token` may still register (read before any refusal is recorded)."""
+        head = self.catalog.get_head(path)
+        live = head is not None and head["State"] != DELETED
+        return self._latest_intent(PutRequest(path, b"", "", "", "", 0, 0, token=token), head if live else None)
+
     def _upload_item(self, req: PutRequest) -> dict:
         """Consume the path's upload token: this request's own (conditioned), or any (a direct PUT)."""
         if req.token is None:
