@@ -297,7 +297,7 @@ def test_presigned_upload_then_s3_event_registers_the_file(world: World) -> None
 def _incoming(world: World, key: str, data: bytes, path: str, issued: int, sha: str | None = None) -> None:
     """An upload as POST /uploads records it (its token the path's latest intent), and its object."""
     sha = sha or hashlib.sha256(data).hexdigest()
-    token = world.backend.registry.open_upload(unquote(path), sha, issued)
+    token = world.backend.registry.uploads.open(unquote(path), sha, issued)
     world.s3.put_object(Bucket=BUCKET, Key=key, Body=data, Metadata={
         "filename": path, "sha256": sha, "issued": str(issued), "token": token})
 
@@ -359,7 +359,7 @@ def test_s3_event_keys_are_url_decoded_with_plus_for_space(world: World) -> None
 def test_s3_event_with_unreadable_issued_metadata_still_registers(world: World) -> None:
     world.s3.put_object(Bucket=BUCKET, Key="images/incoming/q.png", Body=PNG, Metadata={
         "filename": "q.png", "sha256": hashlib.sha256(PNG).hexdigest(), "issued": "soon",
-        "token": world.backend.registry.open_upload("q.png", hashlib.sha256(PNG).hexdigest(), 0)})
+        "token": world.backend.registry.uploads.open("q.png", hashlib.sha256(PNG).hexdigest(), 0)})
     assert world.backend.handle_s3_event(s3_event("images/incoming/q.png"))["results"][0]["outcome"] == "registered"
     assert world.object_keys() == {f"images/{t}/{hashlib.sha256(PNG).hexdigest()[:20]}.png"
                                    for t in ("raw", "sg", "md", "lg")}

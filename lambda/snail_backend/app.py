@@ -174,7 +174,7 @@ class Backend:
         # The key is random: nothing from the request becomes part of it.
         key = f"{INCOMING_PREFIX}{uuid.uuid4().hex}.{extension_of(path)}"
         issued = int(self.clock() * 1000)
-        token = self.registry.open_upload(path, sha, issued)  # this upload is now the path's latest intent
+        token = self.registry.uploads.open(path, sha, issued)  # this upload is now the path's latest intent
         metadata = {"filename": quote(path, safe="/"), "sha256": sha.lower(), "issued": str(issued),
                     "size": str(size), "token": token}
         signed = self.storage.presign_incoming(key, fmt.content_type, metadata, self.config.upload_url_expires,
@@ -238,14 +238,14 @@ class Backend:
                 outcome = {"outcome": "stale", "path": path}
             else:
                 outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
-                self.registry.forget_refusal(path, issued)
+                self.registry.uploads.forget_refusal(path, issued)
         except HttpError as exc:
             log.warning("incoming %s refused: %s %s", key, exc.code, exc.message)
             outcome = {"outcome": exc.code, "message": exc.message}
             if path is not None and exc.status in (400, 413):
                 # The client polls GET for this content: a refusal it can see beats a silent timeout.
                 sha = claimed if _HEX64.fullmatch(claimed) or body is None else hashlib.sha256(data).hexdigest()
-                self.registry.record_refusal(path, sha, exc.code, exc.message, issued)
+                self.registry.uploads.record_refusal(path, sha, exc.code, exc.message, issued)
         except UnicodeDecodeError:
             outcome = {"outcome": "bad_request", "message": "filename metadata is not percent-encoded UTF-8"}
         except Superseded as exc:

@@ -17,8 +17,8 @@ Invariants (contracts.md section 3) and how they are kept:
 - a writer that dies between its S3 write and that transaction cannot compensate: a reference
   records until when its takers may still write (`WriteUntil`), a collection ending before that
   leaves its marker with `RecheckAt`, and the first sweep after it collects the name once more;
-- a presigned upload registers only while it is the path's latest intent: POST /uploads records
-  a token per path (an `upload` item); a direct PUT or a DELETE of the path removes it, and the
+- a presigned upload registers only while it is the path's latest intent (uploads.py): POST /uploads
+  records a token per path (an `upload` item); a direct PUT or a DELETE of the path removes it, and the
   registration of the upload consumes it (in the registration's own transaction). An S3 event
   whose token is no longer there -- late, duplicated, or a replayed URL -- registers nothing,
   unless the path's live registration is the one that token made (a retry repairing it).
@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .catalog import HEAD, REF, REFUSED, UPLOAD, Catalog, Conflict, values
+from .catalog import HEAD, REF, REFUSED, Catalog, Conflict, values
 from .collector import COLLECTING, DELETED, LIVE, Busy, Collector
 from .collector import new_token as _token
 from .imaging import ConversionError, Rendition, UndecodableImage
 from .naming import IMAGE_TYPES, image_id, object_key, stored_name
 from .storage import Storage
+from .uploads import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,12 @@ class Registry:
     attempts: int = CONVERSION_ATTEMPTS
     _rng: random.Random = field(default_factory=random.Random)
     collector: Collector = field(init=False)
+    uploads: Uploads = field(init=False)
 
     def __post_init__(self) -> None:
         self.collector = Collector(self.catalog, self.storage, self.lease_seconds, self.wait_seconds,
                                    self.clock, self.sleep, self._rng)
+        self.uploads = Uploads(self.catalog, self.clock)
 
     def sweep(self, limit: int = 25) -> int:
         return self.collector.sweep(limit)
@@ -114,12 +117,12 @@ class Registry:
         while True:
             head = self.catalog.get_head(req.path)
             live = head is not None and head["State"] != DELETED
-            if not self._latest_intent(req, head if live else None):
+            if not self.uploads.is_current(req.path, req.token, head if live else None):
                 return PutResult(registration(head) if live else None, stale=True)
             if live:
                 self.collector.finish_collections(head)  # leftovers of an interrupted earlier request
                 if head["Hash"] == req.sha256 and head["Ext"] == req.extension:
-                    self._close_upload(req)
+                    self.uploads.close(req.path, req.token)
                     if head["State"] == COMPLETED:
                         return PutResult(registration(head), unchanged=True)
                     # pending (interrupted) or failed: the same request again repairs it.
@@ -141,37 +144,10 @@ class Registry:
             self.collector.finish_collections(new_head, owned)
             return self._process(req, new_head, duplicate=duplicate, first=first)
 
-    def _latest_intent(self, req: PutRequest, head: dict | None) -> bool:
-        """A direct PUT always is; an upload while its token is the path's, or made the live registration."""
-        if req.token is None:
-            return True
-        upload = self.catalog.get(UPLOAD, req.path)
-        if upload is not None and upload.get("Token") == req.token:
-            return True
-        return head is not None and head.get("Upload") == req.token
-
     def upload_is_current(self, path: str, token: str) -> bool:
-        """Whether an upload of `path` with `token` may still register (read before any refusal is recorded)."""
+        """Whether an upload of `path` with `token` may still register (asked before a refusal is recorded)."""
         head = self.catalog.get_head(path)
-        live = head is not None and head["State"] != DELETED
-        return self._latest_intent(PutRequest(path, b"", "", "", "", 0, 0, token=token), head if live else None)
-
-    def _upload_item(self, req: PutRequest) -> dict:
-        """Consume the path's upload token: this request's own (conditioned), or any (a direct PUT)."""
-        if req.token is None:
-            return self.catalog.delete(UPLOAD, req.path)
-        return self.catalog.delete(UPLOAD, req.path, "#tok = :tok", values(tok=req.token), {"#tok": "Token"})
-
-    def _close_upload(self, req: PutRequest) -> None:
-        with suppress(Conflict):  # consumed already: by this registration's earlier attempt
-            self.catalog.transact([self._upload_item(req)])
-
-    def open_upload(self, path: str, sha256: str, issued_ms: int) -> str:
-        """Record a presigned upload as the path's latest intent; returns its token."""
-        token = _token()
-        self.catalog.transact([self.catalog.put({"ImageType": UPLOAD, "ImageId": path, "Token": token,
-                                                 "Hash": sha256.lower(), "Issued": issued_ms})])
-        return token
+        return self.uploads.is_current(path, token, head if head is not None and head["State"] != DELETED else None)
 
     def _acquire(self, req: PutRequest, old: dict | None, tombstone: dict | None) -> tuple[dict, bool, dict]:
         """One transaction: take a reference on the new name, replace the head, record the raw row
@@ -203,7 +179,7 @@ class Registry:
         }
         if req.token is not None:
             new_head["Upload"] = req.token
-        items.append(self._upload_item(req))
+        items.append(self.uploads.consume(req.path, req.token))
         prior = old or tombstone
         owned: dict[str, str] = {}
         if old is not None:
@@ -297,7 +273,7 @@ class Registry:
         while True:
             head = self.catalog.get_head(path)
             if head is None:  # a refused upload, and a presigned one not yet registered, are forgotten too
-                self.catalog.transact([self.catalog.delete(REFUSED, path), self.catalog.delete(UPLOAD, path)])
+                self.catalog.transact([self.catalog.delete(REFUSED, path), self.uploads.consume(path, None)])
                 return DeleteResult()
             if head["State"] == DELETED:  # an earlier attempt was interrupted: finish its work
                 removed, left = self.collector.finish_collections(head)
@@ -306,7 +282,7 @@ class Registry:
                 return DeleteResult(0, removed)
             self.collector.finish_collections(head)
             items = [*self._mark_rows_deleted(head), self.catalog.delete(REFUSED, path),
-                     self.catalog.delete(UPLOAD, path)]
+                     self.uploads.consume(path, None)]
             release, token = self.collector.release_items(head["Name"])
             items.extend(release)
             tomb = None
@@ -359,19 +335,6 @@ class Registry:
             return {"registered_file": path, "hash": refused["Hash"], "status": FAILED, "error": refused["Error"],
                     "error_message": refused["ErrorMessage"], "upload_date": refused.get("UploadDate"), "images": {}}
         return registration(head) if head is not None else None
-
-    def record_refusal(self, path: str, sha256: str, code: str, message: str, issued_ms: int) -> None:
-        """Remember that a large upload of `path` (announced as `sha256`) was refused, for GET."""
-        item = {"ImageType": REFUSED, "ImageId": path, "Hash": sha256.lower(), "Error": code,
-                "ErrorMessage": message, "Issued": issued_ms, "UploadDate": iso(self.clock())}
-        # Never let an older refusal (an out-of-order event) replace a newer one.
-        with suppress(Conflict):
-            self.catalog.transact([self.catalog.put(item, "attribute_not_exists(ImageId) OR Issued <= :i",
-                                                    values(i=issued_ms))])
-
-    def forget_refusal(self, path: str, issued_ms: int) -> None:
-        with suppress(Conflict):  # none, or a newer one
-            self.catalog.transact([self.catalog.delete(REFUSED, path, "Issued <= :i", values(i=issued_ms))])
 
     def list(self, cursor: str | None, limit: int = 200) -> tuple[list[dict], str | None]:
         heads, nxt = self.catalog.list_heads(cursor, limit)
