@@ -22,7 +22,6 @@ from botocore.config import Config
 
 MAX_ATTEMPTS = 3  # the standard mode's default: the first try and two retries
 CONNECT_TIMEOUT = 2.0
-MAX_READ_TIMEOUT = 20.0
 MARGIN_SECONDS = 2.0  # left to the function to answer after the last attempt gave up
 # The standard mode sleeps random(0, 1) * 2**n seconds before retry n+1: at most 1 + 2 for two retries.
 RETRY_SLEEP_SECONDS = 3.0
@@ -33,7 +32,7 @@ def timeouts(function_timeout: float) -> tuple[float, float]:
     """(connect, read) timeouts such that MAX_ATTEMPTS attempts fit in the function's timeout."""
     per_attempt = max(1.0, (function_timeout - MARGIN_SECONDS - RETRY_SLEEP_SECONDS) / MAX_ATTEMPTS)
     connect = min(CONNECT_TIMEOUT, per_attempt / 2)
-    return connect, min(MAX_READ_TIMEOUT, per_attempt - connect)
+    return connect, per_attempt - connect
 
 
 def client_config(service: str, function_timeout: float = DEFAULT_FUNCTION_TIMEOUT) -> Config:

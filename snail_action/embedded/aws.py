@@ -86,10 +86,18 @@ def _isolated_session() -> boto3.session.Session:
     }))
 
 
+# The handlers of every function run here, so their clients get the longest function's timeout (the
+# S3-event function's): moto, one lock for all DynamoDB calls, is far slower under load than AWS,
+# and it ignores TransactWriteItems' ClientRequestToken, so a transaction retried after a read
+# timeout is applied twice there (on AWS the token makes the retry idempotent).
+FUNCTION_TIMEOUT = 300.0
+
+
 def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
     """A client on the local moto server: the deployed backend's own (clients.make_client), with only
     the endpoint changed, and explicit dummy credentials from a session that reads no AWS config."""
-    return make_client(service, region, endpoint_url=endpoint_url, session=_isolated_session(),
+    return make_client(service, region, function_timeout=FUNCTION_TIMEOUT, endpoint_url=endpoint_url,
+                       session=_isolated_session(),
                        aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY)
 
 class LocalAws:

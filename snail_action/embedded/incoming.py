@@ -129,9 +129,10 @@ class IncomingWatcher:
                 try:
                     self._handle(event)
                     with self._poll_lock:
-                        # Handled (the handler removes the object): the same bytes put again under the
-                        # same key within the listing's one-second LastModified are a new event too.
-                        self._seen.discard(ident)
+                        # Handled and gone (the backend's handler removes it): the same bytes put again
+                        # under the same key within the listing's one-second LastModified are a new event.
+                        if not self._exists(ident[0]):
+                            self._seen.discard(ident)
                     with self._cond:
                         self.delivered += 1
                     return
@@ -144,6 +145,13 @@ class IncomingWatcher:
             with self._cond:
                 self._pending -= 1
                 self._cond.notify_all()
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=key)
+        except Exception:  # noqa: BLE001 - 404 (gone) or unreadable: either way no event is owed for it now
+            return False
+        return True
 
     def _log(self, text: str) -> None:
         self._error_log.write(f"snail-images serve: {text.rstrip()}\n")
