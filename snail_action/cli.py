@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default=None, help="e.g. sg=320,md=800,lg=1600")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
 
+    p = command("audit", "check a backend's bucket and table against the catalog invariants (--repair: the safe fixes)")
+    from .audit_cmd import add_arguments as audit_arguments
+
+    audit_arguments(p)
+
     p = command("demo", "the whole pipeline on this machine, with a report and a gallery page")
     p.add_argument("--out", type=Path, default=Path("demo-output"), metavar="DIR",
                    help="folder for the sample repository, gallery.html and backend.log (default: demo-output)")
@@ -100,6 +105,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from .variants_cmd import run_variants
 
         return run_variants(args)
+    if cmd == "audit":
+        from .audit_cmd import run_audit
+
+        return run_audit(args)
     if cmd == "demo":
         from .demo import run_demo
 

@@ -196,9 +196,11 @@ def _invariant_checks(repo: SampleRepo, eb: Any, before: dict[str, dict[str, Any
         or set(records[p].get("images") or {}) != {"raw", "sg", "md", "lg"})]
     checks.append(Check("each is completed, hashed (SHA-256 of its content) and has raw, sg, md, lg",
                         not wrong, f"not so: {wrong}"))
-    live = set().union(*(_keys_of(r) for r in records.values())) if records else set()
-    checks.append(Check("the bucket holds exactly the objects of live registrations (no orphans)",
-                        stored == live, f"orphans {sorted(stored - live)}, missing {sorted(live - stored)}"))
+    from snail_action.audit import audit
+
+    findings = audit(eb.s3, eb.dynamodb, eb.bucket, eb.table, at_rest=True)
+    checks.append(Check("`snail-images audit`: every invariant holds (no orphan, no missing object, refcounts agree)",
+                        not findings, "; ".join(map(str, findings))))
 
     keeper, copy = repo.duplicates
     shared = _keys_of(before.get(copy, {}))

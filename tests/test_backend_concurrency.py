@@ -19,8 +19,8 @@ from collections import Counter
 import pytest
 from moto import mock_aws
 
+from backend_support import World
 from helpers import image_bytes
-from test_backend_support import World
 
 
 class SerializedCalls:

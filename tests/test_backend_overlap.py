@@ -9,8 +9,8 @@ import hashlib
 import pytest
 from moto import mock_aws
 
+from backend_support import Hooked, World
 from helpers import image_bytes
-from test_backend_support import Hooked, World
 
 X = image_bytes("PNG", (40, 30), seed=21)
 NAME = hashlib.sha256(X).hexdigest()[:20] + ".png"

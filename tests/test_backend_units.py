@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from moto import mock_aws
 
+from backend_support import BUCKET, TABLE, World, item_event, put_event, s3_event
 from helpers import image_bytes
 from snail_backend import naming
 from snail_backend.config import ENVIRONMENT_VARIABLES, BackendConfig, ConfigError
-from test_backend_support import BUCKET, TABLE, World, item_event, put_event, s3_event
 
 DIGEST = hashlib.sha256(b"x").hexdigest()
 

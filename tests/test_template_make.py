@@ -62,9 +62,12 @@ def test_deploy_leaves_unset_parameters_to_the_template_defaults():
     (deploy_cmd,) = [c for c in flat.splitlines() if "cloudformation deploy" in c]
     words = shlex.split(deploy_cmd)
     assert words[words.index("--parameter-overrides") + 1:] == ["AuthMode=BOTH", "GitHubOrg=octo", "GitHubRepo=images"]
-    # then redeploys the API (a changed AuthMode only changes methods) and prints the outputs
-    assert re.search(r'apigateway create-deployment --region \S+ --rest-api-id "\$api" --stage-name "\$stage"', flat)
-    assert flat.index("cloudformation deploy") < flat.index("create-deployment") < flat.index("describe-stacks")
+    # AuthMode changes the methods: the packaged template's deployment is named after it, so the
+    # stack update itself publishes the change (no create-deployment step), then prints the outputs
+    assert "api_deployment.py --template cloudformation/template.yaml --out build/template.yaml " \
+           "--param 'AuthMode=BOTH'" in flat
+    assert "create-deployment" not in flat
+    assert flat.index("api_deployment.py") < flat.index("cloudformation deploy") < flat.index("describe-stacks")
 
 
 def test_package_uploads_code_and_layer_and_prints_the_launch_link():
@@ -77,7 +80,7 @@ def test_package_uploads_code_and_layer_and_prints_the_launch_link():
     assert "cp -R lambda/snail_backend build/function/snail_backend" in flat
     (package_cmd,) = [c for c in flat.splitlines() if "cloudformation package" in c]
     assert shlex.split(package_cmd) == [
-        "aws", "cloudformation", "package", "--region", "eu-west-1", "--template-file", "cloudformation/template.yaml",
+        "aws", "cloudformation", "package", "--region", "eu-west-1", "--template-file", "build/template.yaml",
         "--s3-bucket", "art", "--s3-prefix", "snail", "--output-template-file", "build/packaged.yaml"]
     assert ("https://console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/create/review"
             "?templateURL=https://art.s3.eu-west-1.amazonaws.com/snail/packaged.yaml&stackName=pics") in flat

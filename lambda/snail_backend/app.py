@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote, unquote_plus
 
 from PIL import Image
 
+from . import logcontext
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path, not_supported
@@ -72,6 +73,7 @@ class Backend:
             log.exception("%s %s failed", req.method, req.route)
             response = HttpError(500, "internal_error",
                                  "the backend failed; retrying the request repairs it").response()
+        logcontext.update(outcome=response["statusCode"])
         log.info("%s %s -> %s", req.method, req.route, response["statusCode"])
         return response
 
@@ -127,7 +129,7 @@ class Backend:
             raise HttpError(400, "digest_mismatch", f"{path}: the body's SHA-256 is {digest}, the header says "
                                                     f"{claimed.lower()}: the upload was damaged, send it again")
         info = self._validate(data, path)
-        return self._register(path, data, digest, info, None)
+        return self._register(path, data, digest, info, None)[0]
 
     def _validate(self, data: bytes, path: str) -> ImageInfo:
         try:
@@ -137,19 +139,21 @@ class Backend:
         except InvalidImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
 
-    def _register(self, path: str, data: bytes, digest: str, info: ImageInfo, issued_ms: int | None) -> dict:
+    def _register(self, path: str, data: bytes, digest: str, info: ImageInfo, issued_ms: int | None,
+                  token: str | None = None) -> tuple[dict, bool]:
+        """(the response, whether the upload was stale: no longer the path's latest intent)."""
         width, height = displayed_size(data, info)
-        req = PutRequest(path, data, digest, extension_of(path), info.content_type, width, height, issued_ms)
+        req = PutRequest(path, data, digest, extension_of(path), info.content_type, width, height, issued_ms, token)
         try:
             result = self.registry.put(req)
         except ProcessingFailed as exc:
             raise HttpError(500, "processing_failed", f"{path}: {exc}", registration=exc.registration) from None
         except UndecodableImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
-        body = dict(result.registration, duplicate=result.duplicate, unchanged=result.unchanged)
+        body = dict(result.registration or {}, duplicate=result.duplicate, unchanged=result.unchanged)
         if result.stale:
             body["stale"] = True
-        return json_response(200, body)
+        return json_response(200, body), result.stale
 
     def _list(self, req: Request) -> dict[str, Any]:
         try:
@@ -175,9 +179,12 @@ class Backend:
             raise HttpError(413, "too_large", f"{path}: {size} bytes is over the {MAX_UPLOAD_BYTES}-byte upload limit")
         # The key is random: nothing from the request becomes part of it.
         key = f"{INCOMING_PREFIX}{uuid.uuid4().hex}.{extension_of(path)}"
-        metadata = {"filename": quote(path, safe="/"), "sha256": sha.lower(),
-                    "issued": str(int(self.clock() * 1000)), "size": str(size)}
-        signed = self.storage.presign_incoming(key, fmt.content_type, metadata, self.config.upload_url_expires)
+        issued = int(self.clock() * 1000)
+        token = self.registry.uploads.open(path, sha, issued)  # this upload is now the path's latest intent
+        metadata = {"filename": quote(path, safe="/"), "sha256": sha.lower(), "issued": str(issued),
+                    "size": str(size), "token": token}
+        signed = self.storage.presign_incoming(key, fmt.content_type, metadata, self.config.upload_url_expires,
+                                               size=size, sha256=sha.lower())
         return json_response(200, {**signed, "expires_in": self.config.upload_url_expires})
 
     # ------------------------------------------------------------------ S3 events
@@ -194,7 +201,10 @@ class Backend:
             if not created or not key.startswith(INCOMING_PREFIX) or (bucket and bucket != self.config.bucket):
                 outcomes.append({"key": key, "outcome": "ignored"})
             else:
+                logcontext.update(path=key, outcome=logcontext.IN_PROGRESS)
                 outcomes.append({"key": key, **self._incoming(key)})
+                logcontext.update(outcome=outcomes[-1]["outcome"])
+                log.info("incoming %s -> %s", key, outcomes[-1]["outcome"])
         return {"results": outcomes}
 
     def _incoming(self, key: str) -> dict[str, Any]:
@@ -212,6 +222,13 @@ class Backend:
             issued = 0
         try:
             path = repository_path(unquote(meta.get("filename", ""), errors="strict"))
+            logcontext.update(path=path)
+            token = meta.get("token") or "-"  # none (a URL from before tokens existed) is never current
+            if not self.registry.upload_is_current(path, token):
+                # Late, duplicated or replayed: the path was deleted, put again, or this upload used.
+                # Nothing is registered nor refused: the path's intent has moved on.
+                self.storage.delete_incoming(key)
+                return {"outcome": "stale", "path": path}
             if body is None:
                 raise HttpError(413, "too_large", f"{path}: the upload is {size} bytes, over the "
                                                   f"{MAX_UPLOAD_BYTES}-byte limit")
@@ -222,16 +239,19 @@ class Backend:
             if format_for_path(path) is None:
                 raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
             info = self._validate(data, path)
-            response = self._register(path, data, digest, info, issued)
-            outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
-            self.registry.forget_refusal(path, issued)
+            response, stale = self._register(path, data, digest, info, issued, token)  # checked again, atomically
+            if stale:  # the intent moved on since the check above
+                outcome = {"outcome": "stale", "path": path}
+            else:
+                outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
+                self.registry.uploads.forget_refusal(path, issued)
         except HttpError as exc:
             log.warning("incoming %s refused: %s %s", key, exc.code, exc.message)
             outcome = {"outcome": exc.code, "message": exc.message}
             if path is not None and exc.status in (400, 413):
                 # The client polls GET for this content: a refusal it can see beats a silent timeout.
                 sha = claimed if _HEX64.fullmatch(claimed) or body is None else hashlib.sha256(data).hexdigest()
-                self.registry.record_refusal(path, sha, exc.code, exc.message, issued)
+                self.registry.uploads.record_refusal(path, sha, exc.code, exc.message, issued)
         except UnicodeDecodeError:
             outcome = {"outcome": "bad_request", "message": "filename metadata is not percent-encoded UTF-8"}
         except Superseded as exc:

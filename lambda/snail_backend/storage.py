@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from botocore.exceptions import ClientError
 
 from .formats import variant_names
@@ -68,17 +70,22 @@ class Storage:
     def delete_incoming(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
-    def presign_incoming(self, key: str, content_type: str, metadata: dict[str, str], expires: int) -> dict:
+    def presign_incoming(self, key: str, content_type: str, metadata: dict[str, str], expires: int, *,
+                         size: int, sha256: str) -> dict:
+        """A presigned PUT that S3 itself bounds: the size (Content-Length) and the content
+        (x-amz-checksum-sha256) are signed into it, so S3 refuses other bytes (403 for another
+        length, BadDigest for other content). The S3 event handler checks both again."""
+        checksum = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
         url = self.s3.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type, "Metadata": metadata},
+            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type, "Metadata": metadata,
+                    "ContentLength": size, "ChecksumSHA256": checksum},
             ExpiresIn=expires,
             HttpMethod="PUT",
         )
-        headers = {"Content-Type": content_type}
+        headers = {"Content-Type": content_type, "Content-Length": str(size), "x-amz-checksum-sha256": checksum}
         headers.update({f"x-amz-meta-{k}": v for k, v in metadata.items()})
         return {"url": url, "method": "PUT", "headers": headers}
-
 
 def _missing(exc: ClientError) -> bool:
     # GET answers NoSuchKey; HEAD has no body, so botocore reports its bare status (404 / NotFound).

@@ -94,15 +94,20 @@ class IncomingWatcher:
                              region=self._region, sequencer=self._sequencer)
             with self._cond:
                 self._pending += 1
-            self._pool.submit(self._deliver, event)
+            self._pool.submit(self._deliver, event, (obj["Key"], obj["ETag"], str(obj.get("LastModified"))))
         return len(fresh)
 
-    def _deliver(self, event: dict[str, Any]) -> None:
+    def _deliver(self, event: dict[str, Any], ident: tuple[str, str, str]) -> None:
         key = event["Records"][0]["s3"]["object"]["key"]
         try:
             for attempt in range(1, ASYNC_ATTEMPTS + 1):
                 try:
                     self._handle(event)
+                    with self._poll_lock:
+                        # Handled and gone (the backend's handler removes it): the same bytes put again
+                        # under the same key within the listing's one-second LastModified are a new event.
+                        if not self._exists(ident[0]):
+                            self._seen.discard(ident)
                     with self._cond:
                         self.delivered += 1
                     return
@@ -115,6 +120,13 @@ class IncomingWatcher:
             with self._cond:
                 self._pending -= 1
                 self._cond.notify_all()
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=key)
+        except Exception:  # noqa: BLE001 - 404 (gone) or unreadable: either way no event is owed for it now
+            return False
+        return True
 
     def _log(self, text: str) -> None:
         self._error_log.write(f"snail-images serve: {text.rstrip()}\n")

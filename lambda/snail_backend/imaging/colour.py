@@ -20,7 +20,7 @@ _PROFILE_SPACES = {b"RGB ": ("RGB", "RGBA", "P"), b"GRAY": ("L", "LA")}
 
 def profile_fits(icc: bytes | None, mode: str) -> bool:
     """Whether an ICC profile (its header's colour space, bytes 16-19) describes pixels of `mode`."""
-    return bool(icc) and len(icc) >= 20 and mode in _PROFILE_SPACES.get(bytes(icc[16:20]), ())  # type: ignore[index]
+    return icc is not None and len(icc) >= 20 and mode in _PROFILE_SPACES.get(bytes(icc[16:20]), ())
 
 
 def cmyk_to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
@@ -29,7 +29,9 @@ def cmyk_to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if icc and bytes(icc[16:20]) == b"CMYK":
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            converted = ImageCms.profileToProfile(im, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if converted is not None:
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a damaged profile: the plain conversion still gives the picture
     return im.convert("RGB")

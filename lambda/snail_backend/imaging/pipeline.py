@@ -44,7 +44,7 @@ class Rendition:
 
 def is_transparent(im: Image.Image) -> bool:
     """Whether some pixel of `im` (in working mode) is not fully opaque."""
-    return "A" in im.getbands() and im.getchannel("A").getextrema()[0] < 255  # type: ignore[index,operator]
+    return "A" in im.getbands() and im.getchannel("A").getextrema()[0] < 255  # type: ignore[operator]
 
 
 def decode(data: bytes, largest: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, str, dict]:
