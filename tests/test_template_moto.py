@@ -228,7 +228,8 @@ def test_api_routes_reach_their_functions_and_need_key_and_signature_in_both_mod
     function = "arn:aws:lambda:{}:{}:function:{}".format(REGION, ACCOUNT, "{}")
     expected = {("/images/{proxy+}", "PUT"): "PicsInsert", ("/images/{proxy+}", "GET"): "PicsInsert",
                 ("/images", "GET"): "PicsInsert", ("/uploads", "POST"): "PicsInsert",
-                ("/images/{proxy+}", "DELETE"): "PicsDelete"}
+                ("/images/{proxy+}", "DELETE"): "PicsDelete",
+                ("/sync/{repository}/{ref}", "GET"): "PicsInsert", ("/sync/{repository}/{ref}", "PUT"): "PicsInsert"}
     assert set(routes) == set(expected)
     for route, target in expected.items():
         method = routes[route]

@@ -112,6 +112,8 @@ API_ROUTES = {
     ("ImagesResource", "GET"): "InsertFunction",
     ("UploadsResource", "POST"): "InsertFunction",
     ("ImageProxyResource", "DELETE"): "DeleteFunction",
+    ("SyncRefResource", "GET"): "InsertFunction",
+    ("SyncRefResource", "PUT"): "InsertFunction",
 }
 FUNCTIONS = {
     "InsertFunction": ("snail_backend.handlers.insert_handler", "ImageInsertProcess"),
@@ -321,7 +323,10 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
              for name in stack.of_type("AWS::ApiGateway::Resource")}
     assert paths == {"ImagesResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "images"),
                      "ImageProxyResource": ({"Ref": "ImagesResource"}, "{proxy+}"),
-                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads")}
+                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads"),
+                     "SyncResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "sync"),
+                     "SyncRepositoryResource": ({"Ref": "SyncResource"}, "{repository}"),
+                     "SyncRefResource": ({"Ref": "SyncRepositoryResource"}, "{ref}")}
     routes = _routes(stack)
     assert set(routes) == set(API_ROUTES)
     for route, function in API_ROUTES.items():
@@ -368,6 +373,7 @@ def test_api_gateway_may_invoke_each_function_only_on_its_routes():
     assert arns == {
         ("InsertFunction", prefix + "PUT/images/*"), ("InsertFunction", prefix + "GET/images/*"),
         ("InsertFunction", prefix + "GET/images"), ("InsertFunction", prefix + "POST/uploads"),
+        ("InsertFunction", prefix + "GET/sync/*"), ("InsertFunction", prefix + "PUT/sync/*"),
         ("DeleteFunction", prefix + "DELETE/images/*")}
 
 
@@ -407,7 +413,7 @@ def test_oidc_role_may_only_invoke_this_apis_routes_on_its_stage():
     assert st["Effect"] == "Allow" and st["Action"] == "execute-api:Invoke"
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/${StageName}/"
     assert {r["Fn::Sub"] for r in st["Resource"]} == {prefix + route for route in (
-        "PUT/images/*", "GET/images/*", "GET/images", "DELETE/images/*", "POST/uploads")}
+        "PUT/images/*", "GET/images/*", "GET/images", "DELETE/images/*", "POST/uploads", "GET/sync/*", "PUT/sync/*")}
 
 
 def test_sigv4_modes_require_the_repository_to_trust():

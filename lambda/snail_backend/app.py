@@ -22,8 +22,10 @@ from PIL import Image
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path
-from .http import MAX_DIRECT_BODY, ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS, HttpError, Request, json_response, parse_event
+from .http import (MAX_DIRECT_BODY, ROUTE_ITEM, ROUTE_LIST, ROUTE_SYNC, ROUTE_UPLOADS, HttpError, Request,
+                   json_response, parse_event)
 from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
+from .markers import Markers
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
 from .storage import Storage
@@ -49,6 +51,7 @@ class Backend:
         self.storage = Storage(s3, config.bucket, immutable=config.key_scheme == "hash")
         self.catalog = Catalog(dynamodb, config.table)
         self.clock = clock
+        self.markers = Markers(self.catalog, clock)
         self.registry = Registry(
             self.catalog, self.storage,
             render or partial(render_variants, sizes=config.variant_sizes, max_pixels=config.max_image_pixels),
@@ -75,9 +78,11 @@ class Backend:
         return response
 
     def _route(self, req: Request) -> dict[str, Any]:
-        allowed = {ROUTE_ITEM: ("PUT", "GET", "DELETE"), ROUTE_LIST: ("GET",), ROUTE_UPLOADS: ("POST",)}
+        allowed = {ROUTE_ITEM: ("PUT", "GET", "DELETE"), ROUTE_LIST: ("GET",), ROUTE_UPLOADS: ("POST",),
+                   ROUTE_SYNC: ("GET", "PUT")}
         if req.route not in allowed:
-            raise HttpError(404, "not_found", "no such route: use /images/{path}, /images or /uploads")
+            raise HttpError(404, "not_found", "no such route: use /images/{path}, /images, /uploads or "
+                                              "/sync/{repository}/{ref}")
         if req.method not in allowed[req.route]:
             raise HttpError(405, "method_not_allowed", f"{req.method} is not allowed here",
                             allowed=list(allowed[req.route]))
@@ -85,6 +90,11 @@ class Backend:
             return self._list(req)
         if req.route == ROUTE_UPLOADS:
             return self._presign(req)
+        if req.route == ROUTE_SYNC:
+            repository, ref = req.params.get("repository"), req.params.get("ref")
+            if req.method == "PUT":
+                return json_response(200, self.markers.move(repository, ref, req.json_body()))
+            return json_response(200, self.markers.get(repository, ref))
         path = repository_path(req.proxy)
         if req.method == "PUT":
             return self._put(req, path)

@@ -9,7 +9,10 @@ Item types in the one table (keys fixed by the template: ImageType / ImageId):
   being deleted, so that a sweep finds collections whose collector died;
 - refusals: ImageType "refused", ImageId "<path>": the last large upload of a path that was refused
   (digest mismatch, invalid image), so that GET -- what the uploading client polls -- can say so.
-Heads, references, markers and refusals carry no RegisteredFile/Status attributes, so they never enter the GSI.
+- sync markers: ImageType "sync", ImageId "<repository>/<ref>" (both percent-encoded): the commit
+  whose tree the backend fully holds for that branch (markers.py).
+Heads, references, markers, refusals and sync markers carry no RegisteredFile/Status attributes, so they
+never enter the GSI.
 """
 
 from __future__ import annotations

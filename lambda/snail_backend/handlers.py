@@ -36,7 +36,7 @@ def reset() -> None:
 
 
 def insert_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """PUT /images/{proxy+}, GET /images/{proxy+}, GET /images and POST /uploads."""
+    """PUT /images/{proxy+}, GET /images/{proxy+}, GET /images, POST /uploads, GET and PUT /sync/{repository}/{ref}."""
     return get_backend().handle(event)
 
 

@@ -16,6 +16,8 @@ EVENT_OVERHEAD = 64 * 1024
 MAX_DIRECT_BODY = (MAX_EVENT_BYTES - EVENT_OVERHEAD) * 3 // 4  # 4,669,440 bytes of image
 
 ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS = "/images/{proxy+}", "/images", "/uploads"
+ROUTE_SYNC = "/sync/{repository}/{ref}"  # the sync marker; both parameters percent-encoded (`/` as %2F)
+ROUTES = (ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS, ROUTE_SYNC)
 
 
 class HttpError(Exception):
@@ -32,6 +34,7 @@ class Request:
     method: str
     route: str | None
     proxy: str | None  # the percent-decoded path after /images/
+    params: dict[str, str] = field(default_factory=dict)  # decoded path parameters ({repository}, {ref})
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     query: dict[str, str] = field(default_factory=dict)
     body: str | None = None
@@ -85,8 +88,9 @@ def parse_event(event: dict[str, Any]) -> Request:
     query = {k: v for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
     path = event.get("path") or ""
     resource = event.get("resource")
-    proxy = (event.get("pathParameters") or {}).get("proxy")
-    route = resource if resource in (ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS) else None
+    params = {k: v for k, v in (event.get("pathParameters") or {}).items() if isinstance(v, str)}
+    proxy = params.get("proxy")
+    route = resource if resource in ROUTES else None
     if route is None:  # a hand-built event without `resource`: route by the raw path
         if path.rstrip("/") == "/images":
             route = ROUTE_LIST
@@ -94,8 +98,10 @@ def parse_event(event: dict[str, Any]) -> Request:
             route, proxy = ROUTE_ITEM, proxy if proxy is not None else unquote(path[len("/images/"):])
         elif path.rstrip("/") == "/uploads":
             route = ROUTE_UPLOADS
+        elif path.startswith("/sync/") and len(parts := path[len("/sync/"):].split("/")) == 2 and all(parts):
+            route, params = ROUTE_SYNC, {"repository": unquote(parts[0]), "ref": unquote(parts[1])}
     return Request(
-        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, headers=headers, query=query,
+        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, params=params, headers=headers, query=query,
         body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
     )
 
