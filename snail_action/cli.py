@@ -33,6 +33,10 @@ def _api_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sign-aws", action="store_true", default=None,
                    help="sign requests with SigV4 (execute-api) using the AWS credentials in the environment")
     p.add_argument("--aws-region", default=None, help="region for SigV4 (default: AWS_REGION)")
+    p.add_argument("--repository-name", default=None,
+                   help="the name the sync marker is kept under (default: GITHUB_REPOSITORY; none: no marker)")
+    p.add_argument("--ref", default=None, help="the branch or ref of the sync marker (default: GITHUB_REF, "
+                                               "else the checked-out branch)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bytes above which a file goes through a presigned upload (default 4 MiB)")
     p.add_argument("--results", dest="results_file", type=Path, default=None, help="write results JSON here")
 
-    p = command("status", "print the catalog records of registered files")
+    p = command("status", "print the catalog records of registered files; with no PATH, the sync marker "
+                          "of this repository and branch")
     _api_options(p)
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
 
     p = command("serve", "run the embedded backend (moto S3 + DynamoDB + local API gateway)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -118,11 +123,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_check(args, settings)
     if cmd == "sync":
-        from .sync import run_sync
+        from .sync_cmd import run_sync
 
         return run_sync(args, settings)
     if cmd == "status":
-        from .sync import run_status
+        from .sync_cmd import run_status
 
         return run_status(args, settings)
     if cmd == "serve":

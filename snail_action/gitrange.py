@@ -5,6 +5,9 @@ the two come from, first match wins:
 
 1. `--all` (or SNAIL_ALL): no `before`; every tracked file at `after` is added.
 2. `--before` / `--after` (or SNAIL_BEFORE / SNAIL_AFTER).
+2b. The backend's sync marker, when the caller read one (`marker`): the commit whose tree the
+   backend fully holds. Not an ancestor of `after` (a force push) still compares the two trees;
+   a marker commit no repository has any more raises MarkerGone (the sync reconciles instead).
 3. In GitHub Actions, the event at GITHUB_EVENT_PATH: a push gives `before`/`after`; a pull
    request gives the merge base of its base and head, and its head (the pull request's own changes).
 4. Otherwise the first parent of `after` (HEAD~1) and `after` (HEAD).
@@ -103,6 +106,22 @@ class Range:
     before: str | None  # commit id; None: everything at `after` is added
     after: str  # commit id
     source: str  # where the range came from, for people: "arguments", "push event", ...
+    basis: str = "event"  # why, for machines: input | marker | event | head
+
+
+class MarkerGone(Exception):
+    """The sync marker's commit is in no clone and no remote any more (history rewritten and collected)."""
+
+    def __init__(self, commit: str, why: str):
+        super().__init__(f"the sync marker's commit {commit[:12]} is gone from the repository ({why})")
+        self.commit = commit
+
+
+def is_ancestor(runner: GitRunner, old: str, new: str) -> bool | None:
+    """Whether `old` is in the history of `new`; None when a shallow clone cannot tell."""
+    if runner.try_run("merge-base", "--is-ancestor", old, new) is not None:
+        return True
+    return None if runner.is_shallow() else False
 
 
 def _event(settings: Settings) -> dict | None:
@@ -165,6 +184,9 @@ def _ensure(runner: GitRunner, rev: str, role: str, log: Log) -> str:
     return found
 
 
+ensure_commit = _ensure  # for the sync marker's commit, fetched like `before`
+
+
 def _merge_base(runner: GitRunner, base: str, head: str, log: Log) -> str:
     out = runner.try_run("merge-base", base, head)
     if out is None and runner.is_shallow():
@@ -180,8 +202,25 @@ def _merge_base(runner: GitRunner, base: str, head: str, log: Log) -> str:
     return out.decode().split()[0]
 
 
-def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log = note_to_stderr) -> Range:
-    """The range to plan, with both ends present in the clone (fetched if needed)."""
+def _from_marker(runner: GitRunner, marker: str, after: str, log: Log) -> Range:
+    try:
+        found = _ensure(runner, marker, "sync marker", log)
+    except SettingsError as exc:
+        raise MarkerGone(marker, str(exc)) from None
+    if found == after:
+        return Range(found, after, "the sync marker (already at after)", "marker")
+    related = is_ancestor(runner, found, after)
+    why = {True: "an ancestor of after", False: "not an ancestor of after: the two trees are compared",
+           None: "ancestry unknown in this shallow clone: the two trees are compared"}[related]
+    return Range(found, after, f"the sync marker ({why})", "marker")
+
+
+def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log = note_to_stderr,
+                  marker: str | None = None) -> Range:
+    """The range to plan, with both ends present in the clone (fetched if needed).
+
+    `marker`: the backend's sync marker, used when no range was given explicitly and the event is
+    not a pull request's."""
     runner = runner or GitRunner(settings.repo)
     event = None if (settings.before or settings.after) else _event(settings)
     pr = event.get("pull_request") if event else None
@@ -199,11 +238,13 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         if not _HEX.match(gone):
             raise SettingsError("after is all zeros (a deleted branch) and there is no before: pass --before/--after")
         log("the push deleted the branch: nothing to sync")
-        return Range(gone, gone, f"{source} (branch deleted)")
+        return Range(gone, gone, f"{source} (branch deleted)", "input" if settings.after else "event")
     after = _ensure(runner, after_rev or "HEAD", "after", log)
 
     if settings.all_files:
-        return Range(None, after, "--all")
+        return Range(None, after, "--all", "input")
+    if marker is not None and not (settings.before or settings.after) and not isinstance(pr, dict):
+        return _from_marker(runner, marker, after, log)
 
     if settings.before is not None:
         before_rev: str | None = settings.before
@@ -214,18 +255,19 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         if not base:
             raise SettingsError("the pull_request event has no base sha; pass --before")
         base = _ensure(runner, base, "base", log)
-        return Range(_merge_base(runner, base, after, log), after, source)
+        return Range(_merge_base(runner, base, after, log), after, source, "event")
     elif event is not None and "before" in event:
         before_rev = event.get("before") or None
     else:
         before_rev = None
 
+    basis = "input" if (settings.before or settings.after) else "event" if event is not None else "head"
     if before_rev is not None:
         if _is_zeros(before_rev):
-            return Range(None, after, f"{source} (new branch: before is all zeros)")
-        return Range(_ensure(runner, before_rev, "before", log), after, source)
+            return Range(None, after, f"{source} (new branch: before is all zeros)", basis)
+        return Range(_ensure(runner, before_rev, "before", log), after, source, basis)
 
     parents = runner.parents(after)
     if not parents:
-        return Range(None, after, f"{source} (first commit: no parent)")
-    return Range(_ensure(runner, parents[0], "before", log), after, f"{source} (its first parent)")
+        return Range(None, after, f"{source} (first commit: no parent)", basis)
+    return Range(_ensure(runner, parents[0], "before", log), after, f"{source} (its first parent)", basis)

@@ -65,6 +65,10 @@ class Settings:
     event_path: Path | None = None
     event_name: str | None = None
     workspace: Path | None = None  # GITHUB_WORKSPACE: annotations name files relative to it
+    # The sync marker's key: the repository name (GITHUB_REPOSITORY, or configured) and the ref
+    # (GITHUB_REF, else the checked-out branch). Without a repository name no marker is used.
+    repository_name: str | None = None
+    ref: str | None = None
 
     def __post_init__(self) -> None:
         if self.on_non_image not in NON_IMAGE_POLICIES:
@@ -133,6 +137,10 @@ class Settings:
             kw["event_name"] = v
         if (v := get("GITHUB_WORKSPACE")) is not None:
             kw["workspace"] = Path(v)
+        if (v := get("SNAIL_REPOSITORY_NAME") or get("GITHUB_REPOSITORY")) is not None:
+            kw["repository_name"] = v.strip()
+        if (v := get("SNAIL_REF") or get("GITHUB_REF")) is not None:
+            kw["ref"] = v.strip()
         return cls(**kw)  # type: ignore[arg-type]
 
     def with_args(self, args: argparse.Namespace) -> Settings:

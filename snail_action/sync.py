@@ -1,43 +1,31 @@
-"""`snail-images sync` and `status`: apply the plan to the backend over HTTP.
+"""`snail-images sync`'s work: the range, its plan, the checks, the sends and the sync marker.
 
-Order of work: plan; pick what to send (diff: the plan; reconcile: the repository at `after`
-against the live catalog); check every put with the backend's own validation; then deletes,
-then puts, each group concurrently over one pooled session. A file that fails is reported and
-the others go on; the exit status is 1 when anything failed or was rejected, after all were tried.
+Order of work, one descent: read the sync marker; resolve the range (from the marker, the input or
+the event); plan it (diff: its changes; reconcile: the repository at `after` against the live
+catalog); check every put with the backend's own validation; then deletes, then puts, each group
+concurrently over one pooled session; then, when every operation ended put, deleted or unchanged,
+move the marker (settle.py). A file that fails is reported and the others go on. The command, its
+outputs and its exit status are in sync_cmd.py.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, TextIO
 
 import requests
 
-from .client import AUTH_REFUSED_STATUSES, NOT_SENT, ApiClient, ApiError, ApiResponse, RetryPolicy
+from .blobs import open_blob_reader
+from .checks import check_puts
+from .client import NOT_SENT, ApiClient, ApiError, ApiResponse, RetryPolicy
+from .gitrange import GitRunner, MarkerGone, Range, resolve_range
+from .marker import NoSyncRoute, marker_key, read_marker
 from .model import Operation, Plan
-from .report import (
-    Console,
-    Result,
-    SyncReport,
-    add_mask,
-    annotation_prefix,
-    append_summary,
-    outputs_for,
-    progress_line,
-    summary_line,
-    summary_markdown,
-    write_outputs,
-    write_results,
-)
+from .planning import Policy, git_failures, plan_range
+from .report import Console, Result, SyncReport, annotation_prefix, progress_line, summary_line
 from .settings import Settings, SettingsError
 
 FINAL_STATUSES = ("completed", "failed")
@@ -202,12 +190,12 @@ def _guard(fn: Callable[[Operation], Result], op: Operation) -> Result:
 
 # -- the whole sync --------------------------------------------------------------------------------
 
-def _scrub(text: str, secret: str | None) -> str:
+def scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret and text else text
 
 
-def _make_client(settings: Settings, session: requests.Session | None, options: SyncOptions,
-                 console: Console) -> ApiClient:
+def make_client(settings: Settings, session: requests.Session | None, options: SyncOptions,
+                console: Console) -> ApiClient:
     if not settings.api_url:
         raise SettingsError("no api-url: give --api-url or SNAIL_API_URL (the API stage URL)")
 
@@ -219,79 +207,160 @@ def _make_client(settings: Settings, session: requests.Session | None, options: 
                      retry=options.retry, on_retry=on_retry)
 
 
-def sync(settings: Settings, session: requests.Session | None = None, *, out: TextIO | None = None,
-         options: SyncOptions | None = None) -> SyncReport:
-    """Plan, check and apply; returns every file's outcome. Raises SettingsError for bad setup."""
-    from .blobs import open_blob_reader
-    from .checks import check_puts
-    from .planning import Policy, build_plan
+def console_for(settings: Settings, stream: TextIO | None = None) -> Console:
+    """The one console of a run: workflow commands in Actions, files named relative to the workspace."""
+    prefix = ""
+    if settings.github_actions and settings.workspace:
+        prefix = annotation_prefix(GitRunner(settings.repo).root, settings.workspace)
+    return Console(stream, actions=settings.github_actions, file_prefix=prefix)
 
-    options = options or SyncOptions()
-    console = Console(out, actions=settings.github_actions, file_prefix=_file_prefix(settings))
-    mode = settings.mode
-    dry = settings.dry_run or mode == "check"
+
+def _refuse_pull_request(settings: Settings, dry: bool) -> None:
     if (not dry and (settings.event_name or "").startswith("pull_request") and settings.before is None
             and settings.after is None and not settings.all_files):
         # The range would be the pull request's own, not yet merged changes: sending them would put
         # images into the backend that the branch it mirrors does not have (and may never have).
-        raise SettingsError(f"mode {mode} in a {settings.event_name} event would send the pull request's unmerged "
-                            "changes: use mode check there (or give the range explicitly: before, after or --all)")
-    plan = build_plan(replace(settings, all_files=True) if mode == "reconcile" else settings)
-    report = SyncReport(mode=mode, before=None if mode == "reconcile" else plan.before, after=plan.after,
-                        dry_run=dry, warnings=[(f.path, f.reason) for f in plan.warnings],
-                        skipped=len(plan.skipped))
-    client: ApiClient | None = None
-    try:
-        deletes, puts, same = plan.deletes, plan.puts, []
-        if mode == "reconcile":
-            client = _make_client(settings, session, options, console)
-            with console.group("Reading the backend catalog"):
-                catalog = list(client.list_images())
-                console.line(f"catalog: {len(catalog)} live file(s); repository at {plan.after[:12]}: "
-                             f"{len(plan.puts)} image(s)")
-            deletes, puts, same = reconcile_operations(plan, catalog, Policy.from_settings(settings).out_of_scope)
-        elif not dry:
-            client = _make_client(settings, session, options, console)
+        raise SettingsError(f"mode {settings.mode} in a {settings.event_name} event would send the pull request's "
+                            "unmerged changes: use mode check there (or give the range explicitly: before, after "
+                            "or --all)")
 
-        with open_blob_reader(settings.repo) as reader:
-            findings = check_puts(Plan(plan.before, plan.after, list(puts)), reader, settings)
-            refused = {f.path for f in findings}
-            puts = [op for op in puts if op.path not in refused]
-            rejected = [*plan.rejected, *findings]
-            total = len(rejected) + len(same) + len(deletes) + len(puts)
-            counter = _Counter(console, report, total, settings.api_key)
-            for f in rejected:
-                counter.add(Result("put", f.path, "rejected", None, None, f.reason))
-            for op in same:
-                counter.add(Result("put", op.path, "unchanged", None, None, "already in the catalog"))
-            if dry:
-                for op in [*deletes, *puts]:
-                    counter.add(Result(op.op, op.path, "planned", None, None, _describe(op)))
-            else:
-                assert client is not None  # noqa: S101 - set above whenever not dry
-                applier = _Applier(client, reader, settings, options)
-                _run_all(console, counter, f"Deleting {len(deletes)} file(s)", applier.delete, deletes,
-                         settings.concurrency)
-                _run_all(console, counter, f"Sending {len(puts)} image(s)", applier.put, puts, settings.concurrency)
+
+def sync(settings: Settings, session: requests.Session | None = None, *, out: TextIO | None = None,
+         options: SyncOptions | None = None, console: Console | None = None) -> SyncReport:
+    """Range -> changes -> plan -> checks -> send -> marker; returns every file's outcome.
+
+    Raises SettingsError for bad setup. `console` is the run's one console (sync_cmd makes it)."""
+    options = options or SyncOptions()
+    console = console or console_for(settings, out)
+    dry = settings.dry_run or settings.mode == "check"
+    _refuse_pull_request(settings, dry)
+    runner = GitRunner(settings.repo)
+    client = make_client(settings, session, options, console) if settings.mode == "reconcile" or not dry else None
+    try:
+        run = _Run(settings, runner, client, console, options, dry)
+        run.all()
     finally:
         if client is not None:
-            report.setup_error = client.refused
             client.close()
+    report = run.report
     for path, reason in report.warnings:
         console.annotate("warning", path, reason)
     for r in report.results:
         if r.is_failure and r.message != NOT_SENT:  # the one setup error stands for all of those
             console.annotate("error", r.path, f"{r.op} {r.outcome}: {r.message}" if r.message else r.outcome)
+    for note in report.notes:
+        console.line(f"sync marker: {note}")
     console.line(summary_line(report))
     return report
 
 
-def _file_prefix(settings: Settings) -> str:
-    if not (settings.github_actions and settings.workspace):
-        return ""
-    from .gitrange import GitRunner
+class _Run:
+    """One sync: everything the layers share, handed to each once."""
 
-    return annotation_prefix(GitRunner(settings.repo).root, settings.workspace)
+    def __init__(self, settings: Settings, runner: GitRunner, client: ApiClient | None, console: Console,
+                 options: SyncOptions, dry: bool):
+        self.settings, self.runner, self.client, self.console = settings, runner, client, console
+        self.options, self.dry = options, dry
+        self.report = SyncReport(mode=settings.mode, before=None, after=None, dry_run=dry)
+        self.counter = _Counter(console, self.report, 0, settings.api_key)
+        self.key = marker_key(settings.repository_name, settings.ref, runner) if client is not None else None
+
+    def all(self) -> None:
+        report, settings = self.report, self.settings
+        marker = self._read_marker()
+        mode = settings.mode
+        try:
+            rng = self._range(marker) if mode != "reconcile" else None
+        except MarkerGone as gone:
+            self._note(f"{gone}: reconciling against the catalog instead")
+            mode = report.mode = "reconcile"
+            rng = None
+        if rng is None:
+            rng = replace(self._resolve(replace(settings, all_files=True)), basis="reconcile",
+                          source="the repository at after against the catalog")
+        report.before, report.after = (None if mode == "reconcile" else rng.before), rng.after
+        report.basis, report.why = rng.basis, rng.source
+        plan = self._plan(rng)
+        report.warnings = [(f.path, f.reason) for f in plan.warnings]
+        report.skipped = len(plan.skipped)
+        with open_blob_reader(self.runner.root) as self.reader:
+            if mode == "reconcile":
+                assert self.client is not None  # noqa: S101 - reconcile always makes one
+                with self.console.group("Reading the backend catalog"):
+                    catalog = list(self.client.list_images())
+                    self.console.line(f"catalog: {len(catalog)} live file(s); repository at {plan.after[:12]}: "
+                                      f"{len(plan.puts)} image(s)")
+                deletes, puts, same = reconcile_operations(plan, catalog,
+                                                           Policy.from_settings(settings).out_of_scope)
+                self._send(plan, deletes, puts, same)
+            else:
+                self._send(plan, plan.deletes, plan.puts, [])
+            if self.key is not None and not self.dry and self._clean():
+                self._settle(marker, rng.after, reconciling=mode == "reconcile")
+            elif self.key is not None:
+                report.synced_commit = marker
+
+    # -- range and plan ----------------------------------------------------------------------------
+    def _read_marker(self) -> str | None:
+        if self.key is None or self.settings.mode == "check":
+            return None
+        assert self.client is not None  # noqa: S101 - a key is only made with a client
+        try:
+            return read_marker(self.client, self.key)
+        except NoSyncRoute as exc:
+            self._note(str(exc))
+            self.key = None
+            return None
+
+    def _resolve(self, settings: Settings, marker: str | None = None) -> Range:
+        with git_failures(settings):
+            return resolve_range(settings, self.runner, marker=marker)
+
+    def _range(self, marker: str | None) -> Range:
+        return self._resolve(self.settings, marker)
+
+    def _plan(self, rng: Range) -> Plan:
+        with git_failures(self.settings):
+            return plan_range(self.settings, self.runner, rng)
+
+    # -- checks and sending ------------------------------------------------------------------------
+    def _send(self, plan: Plan, deletes: list[Operation], puts: list[Operation], same: list[Operation]) -> None:
+        settings, counter = self.settings, self.counter
+        findings = check_puts(Plan(plan.before, plan.after, list(puts)), self.reader, settings)
+        refused = {f.path for f in findings}
+        puts = [op for op in puts if op.path not in refused]
+        rejected = [*plan.rejected, *findings]
+        counter.total += len(rejected) + len(same) + len(deletes) + len(puts)
+        for f in rejected:
+            counter.add(Result("put", f.path, "rejected", None, None, f.reason))
+        for op in same:
+            counter.add(Result("put", op.path, "unchanged", None, None, "already in the catalog"))
+        if self.dry:
+            for op in [*deletes, *puts]:
+                counter.add(Result(op.op, op.path, "planned", None, None, _describe(op)))
+            return
+        assert self.client is not None  # noqa: S101 - set whenever not dry
+        applier = _Applier(self.client, self.reader, settings, self.options)
+        try:
+            _run_all(self.console, counter, f"Deleting {len(deletes)} file(s)", applier.delete, deletes,
+                     settings.concurrency)
+            _run_all(self.console, counter, f"Sending {len(puts)} image(s)", applier.put, puts, settings.concurrency)
+        finally:
+            self.report.setup_error = self.client.refused
+
+    def _clean(self) -> bool:
+        """Every operation ended put, deleted or unchanged (nothing failed, rejected or unsent)."""
+        return self.report.ok and not self.report.setup_error
+
+    def _note(self, text: str) -> None:
+        self.report.notes.append(text)
+
+    # -- the marker --------------------------------------------------------------------------------
+    def _settle(self, read: str | None, after: str, *, reconciling: bool) -> None:
+        """Move the marker from what this run read to `after`; on a lost race, re-plan or stop."""
+        from .settle import settle
+
+        settle(self, read, after, reconciling=reconciling)
 
 
 def _describe(op: Operation) -> str:
@@ -307,7 +376,7 @@ class _Counter:
         self.console, self.report, self.total, self.secret = console, report, total, secret
 
     def add(self, result: Result) -> None:
-        result.message = _scrub(result.message, self.secret)
+        result.message = scrub(result.message, self.secret)
         self.report.results.append(result)
         self.console.line(progress_line(len(self.report.results), self.total, result))
 
@@ -322,64 +391,4 @@ def _run_all(console: Console, counter: _Counter, title: str, fn: Callable[[Oper
         for fut in as_completed(futures):
             counter.add(fut.result())
 
-
-# -- commands --------------------------------------------------------------------------------------
-
-def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> int:
-    """Results file, step outputs and job summary; then the exit status."""
-    results_path = settings.results_file
-    if results_path is None and env.get("GITHUB_OUTPUT") and env.get("RUNNER_TEMP"):
-        # A file of its own for each run: a job may use the action several times (a sync, then a
-        # reconcile), and each step's `results` output must still point at that step's results.
-        fd, name = tempfile.mkstemp(prefix="snail-images-results-", suffix=".json", dir=env["RUNNER_TEMP"])
-        os.close(fd)
-        results_path = Path(name)
-    if results_path is not None:
-        write_results(results_path, report)
-    if env.get("GITHUB_OUTPUT"):
-        write_outputs(Path(env["GITHUB_OUTPUT"]), outputs_for(report, results_path))
-    if env.get("GITHUB_STEP_SUMMARY"):
-        append_summary(Path(env["GITHUB_STEP_SUMMARY"]), _scrub(summary_markdown(report), settings.api_key))
-    return 0 if report.ok else 1
-
-
-def run_sync(args: argparse.Namespace | None, settings: Settings, env: Mapping[str, str] | None = None, *,
-             masked: bool = False, options: SyncOptions | None = None) -> int:
-    env = os.environ if env is None else env
-    if settings.github_actions and settings.api_key and not masked:
-        add_mask(settings.api_key)  # the action did this already; a plain `run: snail-images sync` has not
-    try:
-        report = sync(settings, options=options)
-    except ApiError as exc:
-        print(f"snail-images: error: {_scrub(str(exc), settings.api_key)}", file=sys.stderr)
-        return 2 if exc.status in AUTH_REFUSED_STATUSES else 1
-    status = finish(report, settings, env)
-    if report.setup_error:
-        print(f"snail-images: error: {_scrub(report.setup_error, settings.api_key)}", file=sys.stderr)
-        return 2
-    return status
-
-
-def run_status(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the catalog record of each path (one JSON object per path); 1 if any is not registered."""
-    console = Console(sys.stderr)  # stdout holds only the records
-    status = 0
-    with _make_client(settings, None, SyncOptions(), console) as client:
-        for path in args.paths:
-            try:
-                resp = client.get_image(path)
-            except ApiError as exc:
-                print(f"snail-images: {path}: {_scrub(str(exc), settings.api_key)}", file=sys.stderr)
-                status = 1
-                continue
-            if resp.ok:
-                print(json.dumps(resp.body, ensure_ascii=False, indent=2))
-            elif resp.status == 404:
-                print(f"snail-images: {path}: not registered", file=sys.stderr)
-                status = 1
-            else:
-                print(f"snail-images: {path}: HTTP {resp.status} {_scrub(resp.error_message, settings.api_key)}",
-                      file=sys.stderr)
-                status = 1
-    return status
 
