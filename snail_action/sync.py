@@ -295,10 +295,17 @@ class _Run:
                 self._send(plan, deletes, puts, same)
             else:
                 self._send(plan, plan.deletes, plan.puts, [])
-            if self.key is not None and not self.dry and self._clean():
-                self._settle(marker, rng.after, reconciling=mode == "reconcile")
-            elif self.key is not None:
-                report.synced_commit = marker
+            if self.key is None:
+                return
+            report.synced_commit = marker
+            if self.dry or not self._clean():
+                return
+            if mode != "reconcile" and marker is not None and rng.before != marker:
+                # An explicit range that does not start at the marker says nothing of the marker's tree.
+                self._note(f"the range started at {(rng.before or 'nothing')[:12]}, not at the marker "
+                           f"{marker[:12]}: the marker stays")
+                return
+            self._settle(marker, rng.after, reconciling=mode == "reconcile")
 
     # -- range and plan ----------------------------------------------------------------------------
     def _read_marker(self) -> str | None:
