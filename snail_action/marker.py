@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from .client import ApiClient, ApiError
-from .gitrange import GitRunner, is_ancestor
+from .gitcmd import GitRunner
+from .gitrange import is_ancestor
 
 _COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 

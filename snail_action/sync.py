@@ -22,7 +22,8 @@ from .applier import Applier, guard
 from .blobs import open_blob_reader
 from .checks import check_puts
 from .client import NOT_SENT, ApiClient, RetryPolicy
-from .gitrange import GitRunner, MarkerGone, Range, resolve_range
+from .gitcmd import GitRunner
+from .gitrange import MarkerGone, Range, resolve_range
 from .marker import NoSyncRoute, marker_key, read_marker
 from .model import Operation, Plan
 from .planning import Policy, git_failures, plan_range
@@ -123,7 +124,10 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
     dry = settings.dry_run or settings.mode == "check"
     _refuse_pull_request(settings, dry)
     runner = GitRunner(settings.repo)
-    client = make_client(settings, session, options, console) if settings.mode == "reconcile" or not dry else None
+    # A dry run with an API to ask reads the marker too, so that it shows the range a sync would send.
+    wanted = settings.mode == "reconcile" or not dry or (
+        settings.mode == "diff" and bool(settings.api_url and settings.repository_name))
+    client = make_client(settings, session, options, console) if wanted else None
     try:
         run = _Run(settings, runner, client, console, options, dry)
         run.all()
@@ -186,8 +190,8 @@ class _Run:
             if self.key is None:
                 return
             report.synced_commit = marker
-            if self.dry or not self._clean():
-                return
+            if self.dry or not self._clean() or (mode != "reconcile" and rng.before == rng.after != marker):
+                return  # (an empty range that is not the marker's: a deleted branch, nothing to record)
             if mode != "reconcile" and marker is not None and rng.before != marker:
                 # An explicit range that does not start at the marker says nothing of the marker's tree.
                 self._note(f"the range started at {(rng.before or 'nothing')[:12]}, not at the marker "

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .client import AUTH_REFUSED_STATUSES, ApiError
-from .gitrange import GitRunner
+from .gitcmd import GitRunner
 from .marker import NoSyncRoute, marker_key, read_marker
 from .report import (
     Console,

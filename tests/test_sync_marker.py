@@ -316,10 +316,13 @@ def test_dry_run_check_and_an_unrelated_explicit_range_never_move_it(git_repo: G
     run(git_repo, ZEROS, c1)
     git_repo.write("b.png", image_bytes(seed=2))
     c2 = git_repo.commit()
-    dry = run(git_repo, c1, c2, dry_run=True)
-    assert [r.outcome for r in dry.results] == ["planned"] and marker(backend) == c1
-    checked = run(git_repo, c1, c2, mode="check")
-    assert checked.ok and marker(backend) == c1
+    git_repo.write("c.png", image_bytes(seed=3))
+    c3 = git_repo.commit()
+    dry = run(git_repo, c2, c3, dry_run=True)  # shows what a sync would send: from the marker
+    assert (dry.basis, dry.before) == ("marker", c1) and marker(backend) == dry.synced_commit == c1
+    assert sorted((r.path, r.outcome) for r in dry.results) == [("b.png", "planned"), ("c.png", "planned")]
+    checked = run(git_repo, c2, c3, mode="check")
+    assert checked.ok and checked.basis == "event" and marker(backend) == c1
     explicit = run(git_repo, c1, c2, before=ZEROS, after=c2)  # the input wins over the marker...
     assert explicit.ok and (explicit.basis, explicit.before) == ("input", None)
     assert marker(backend) == c1 and any("the marker stays" in n for n in explicit.notes)  # ...and says nothing of it
@@ -370,6 +373,21 @@ def test_status_prints_the_marker_of_this_repository_and_branch(git_repo: GitRep
     run(git_repo, ZEROS, c1)
     assert cli.main(["status", "--repo", str(git_repo.path)]) == 0
     assert json.loads(capsys.readouterr().out) == {"repository": NAME, "ref": REF, "commit": c1}
+
+
+def test_a_stack_without_the_sync_route_still_syncs_from_the_event(git_repo: GitRepo, tmp_path, run):
+    from snail_action.cfn_template import TEMPLATE_PATH
+
+    text = Path(TEMPLATE_PATH).read_text(encoding="utf-8")
+    older = text[:text.index("  GetSyncMethod:")] + text[text.index("  PutImageMethod:"):]  # no /sync methods
+    (tmp_path / "older.yaml").write_text(older, encoding="utf-8")
+    git_repo.write("a.png", image_bytes(seed=1))
+    c1 = git_repo.commit()
+    with EmbeddedBackend(template_path=tmp_path / "older.yaml") as eb:
+        report = Runner(eb, tmp_path)(git_repo, ZEROS, c1)
+        assert report.ok and report.basis == "event" and report.synced_commit is None
+        assert any("no /sync route" in n for n in report.notes)
+        assert catalog(eb) == tree(git_repo, c1)  # the API's 403 for the missing route stopped nothing
 
 
 def test_no_repository_name_means_no_marker_as_before(git_repo: GitRepo, backend, run):
