@@ -48,9 +48,9 @@ def settle(run: _Run, read: str | None, after: str, *, reconciling: bool) -> Non
         if moved or now == after:
             report.synced_commit = after
             if expected != after:
-                run._note(f"moved from {expected[:12] if expected else 'nothing'} to {after[:12]}")
+                run.note(f"moved from {expected[:12] if expected else 'nothing'} to {after[:12]}")
             return
-        run._note(f"another run moved the marker to {now[:12] if now else 'nothing'} while this one was sending")
+        run.note(f"another run moved the marker to {now[:12] if now else 'nothing'} while this one was sending")
         if now is None:  # removed meanwhile: start it afresh
             expected = None
             continue
@@ -62,14 +62,14 @@ def settle(run: _Run, read: str | None, after: str, *, reconciling: bool) -> Non
             return
         if reconciling:
             report.synced_commit = now
-            run._note(f"left at {now[:12]}: a reconcile does not race a push; the next push diffs from it")
+            run.note(f"left at {now[:12]}: a reconcile does not race a push; the next push diffs from it")
             return
         if ancestry(run.runner, newer, after):
             rng = Range(newer, after, "the sync marker, moved by a concurrent run (an ancestor of after)", "marker")
-            run._note(f"re-planning from {newer[:12]}")
-            plan = run._plan(rng)
-            run._send(plan, plan.deletes, plan.puts, [])
-            if not run._clean():
+            run.note(f"re-planning from {newer[:12]}")
+            plan = run.plan(rng)
+            run.send(plan, plan.deletes, plan.puts, [])
+            if not run.clean():
                 report.synced_commit = now
                 return
             expected = newer
@@ -77,7 +77,7 @@ def settle(run: _Run, read: str | None, after: str, *, reconciling: bool) -> Non
         _restore(run, newer, after)
         report.synced_commit = now
         if ancestry(run.runner, after, newer):
-            run._note(f"left at {newer[:12]}, which already holds this run's commit {after[:12]}")
+            run.note(f"left at {newer[:12]}, which already holds this run's commit {after[:12]}")
         else:
             _fail(run, f"the marker moved to {newer[:12]}, whose history does not hold {after[:12]}: not moving it "
                        "back; re-run this job (it diffs from the marker) or run a reconcile")
@@ -91,6 +91,6 @@ def _restore(run: _Run, newer: str, after: str) -> None:
     written = {r.path for r in run.report.results if r.outcome in ("completed", "deleted")}
     if not written:
         return
-    plan = _only(run._plan(Range(after, newer, "this run's writes, back to the marker", "marker")), written)
-    run._note(f"setting {len(plan.operations)} path(s) this run wrote back to the marker's content")
-    run._send(plan, plan.deletes, plan.puts, [])
+    plan = _only(run.plan(Range(after, newer, "this run's writes, back to the marker", "marker")), written)
+    run.note(f"setting {len(plan.operations)} path(s) this run wrote back to the marker's content")
+    run.send(plan, plan.deletes, plan.puts, [])

@@ -29,6 +29,7 @@ from .model import Operation, Plan
 from .planning import Policy, git_failures, plan_range
 from .report import Console, Result, SyncReport, annotation_prefix, progress_line, summary_line
 from .settings import Settings, SettingsError
+from .settle import settle
 
 
 @dataclass(frozen=True)
@@ -158,46 +159,17 @@ class _Run:
         self.key = marker_key(settings.repository_name, settings.ref, runner) if client is not None else None
 
     def all(self) -> None:
-        report, settings = self.report, self.settings
         marker = self._read_marker()
-        mode = settings.mode
-        try:
-            rng = self._range(marker) if mode != "reconcile" else None
-        except MarkerGone as gone:
-            self._note(f"{gone}: reconciling against the catalog instead")
-            mode = report.mode = "reconcile"
-            rng = None
-        if rng is None:
-            rng = replace(self._resolve(replace(settings, all_files=True)), basis="reconcile",
-                          source="the repository at after against the catalog")
+        rng, mode = self._range(marker)
+        plan = self.plan(rng)
+        report = self.report
+        report.mode, report.basis, report.why = mode, rng.basis, rng.source
         report.before, report.after = (None if mode == "reconcile" else rng.before), rng.after
-        report.basis, report.why = rng.basis, rng.source
-        plan = self._plan(rng)
         report.warnings = [(f.path, f.reason) for f in plan.warnings]
         report.skipped = len(plan.skipped)
         with open_blob_reader(self.runner.root) as self.reader:
-            if mode == "reconcile":
-                assert self.client is not None  # noqa: S101 - reconcile always makes one
-                with self.console.group("Reading the backend catalog"):
-                    catalog = list(self.client.list_images())
-                    self.console.line(f"catalog: {len(catalog)} live file(s); repository at {plan.after[:12]}: "
-                                      f"{len(plan.puts)} image(s)")
-                deletes, puts, same = reconcile_operations(plan, catalog,
-                                                           Policy.from_settings(settings).out_of_scope)
-                self._send(plan, deletes, puts, same)
-            else:
-                self._send(plan, plan.deletes, plan.puts, [])
-            if self.key is None:
-                return
-            report.synced_commit = marker
-            if self.dry or not self._clean() or (mode != "reconcile" and rng.before == rng.after != marker):
-                return  # (an empty range that is not the marker's: a deleted branch, nothing to record)
-            if mode != "reconcile" and marker is not None and rng.before != marker:
-                # An explicit range that does not start at the marker says nothing of the marker's tree.
-                self._note(f"the range started at {(rng.before or 'nothing')[:12]}, not at the marker "
-                           f"{marker[:12]}: the marker stays")
-                return
-            self._settle(marker, rng.after, reconciling=mode == "reconcile")
+            self.send(plan, *self._operations(plan, mode))
+            self._record(marker, rng, mode)
 
     # -- range and plan ----------------------------------------------------------------------------
     def _read_marker(self) -> str | None:
@@ -207,23 +179,39 @@ class _Run:
         try:
             return read_marker(self.client, self.key)
         except NoSyncRoute as exc:
-            self._note(str(exc))
+            self.note(str(exc))
             self.key = None
             return None
 
-    def _resolve(self, settings: Settings, marker: str | None = None) -> Range:
+    def _range(self, marker: str | None) -> tuple[Range, str]:
+        """(the range, the mode): from the marker, the input or the event; a marker gone means reconcile."""
+        settings = self.settings
         with git_failures(settings):
-            return resolve_range(settings, self.runner, marker=marker)
+            if settings.mode != "reconcile":
+                try:
+                    return resolve_range(settings, self.runner, marker=marker), settings.mode
+                except MarkerGone as gone:
+                    self.note(f"{gone}: reconciling against the catalog instead")
+            rng = resolve_range(replace(settings, all_files=True), self.runner)
+        return replace(rng, basis="reconcile", source="the repository at after against the catalog"), "reconcile"
 
-    def _range(self, marker: str | None) -> Range:
-        return self._resolve(self.settings, marker)
-
-    def _plan(self, rng: Range) -> Plan:
+    def plan(self, rng: Range) -> Plan:
         with git_failures(self.settings):
             return plan_range(self.settings, self.runner, rng)
 
+    def _operations(self, plan: Plan, mode: str) -> tuple[list[Operation], list[Operation], list[Operation]]:
+        """(deletes, puts, unchanged puts): the plan's, or in reconcile what the live catalog lacks."""
+        if mode != "reconcile":
+            return plan.deletes, plan.puts, []
+        assert self.client is not None  # noqa: S101 - reconcile always makes one
+        with self.console.group("Reading the backend catalog"):
+            catalog = list(self.client.list_images())
+            self.console.line(f"catalog: {len(catalog)} live file(s); repository at {plan.after[:12]}: "
+                              f"{len(plan.puts)} image(s)")
+        return reconcile_operations(plan, catalog, Policy.from_settings(self.settings).out_of_scope)
+
     # -- checks and sending ------------------------------------------------------------------------
-    def _send(self, plan: Plan, deletes: list[Operation], puts: list[Operation], same: list[Operation]) -> None:
+    def send(self, plan: Plan, deletes: list[Operation], puts: list[Operation], same: list[Operation]) -> None:
         settings, counter = self.settings, self.counter
         findings = check_puts(Plan(plan.before, plan.after, list(puts)), self.reader, settings)
         refused = {f.path for f in findings}
@@ -247,19 +235,27 @@ class _Run:
         finally:
             self.report.setup_error = self.client.refused
 
-    def _clean(self) -> bool:
+    def clean(self) -> bool:
         """Every operation ended put, deleted or unchanged (nothing failed, rejected or unsent)."""
         return self.report.ok and not self.report.setup_error
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
         self.report.notes.append(text)
 
     # -- the marker --------------------------------------------------------------------------------
-    def _settle(self, read: str | None, after: str, *, reconciling: bool) -> None:
-        """Move the marker from what this run read to `after`; on a lost race, re-plan or stop."""
-        from .settle import settle
-
-        settle(self, read, after, reconciling=reconciling)
+    def _record(self, marker: str | None, rng: Range, mode: str) -> None:
+        """After a clean, real run whose range started at the marker: move it (settle.py)."""
+        if self.key is None:
+            return
+        self.report.synced_commit = marker
+        if self.dry or not self.clean() or (mode != "reconcile" and rng.before == rng.after != marker):
+            return  # (an empty range that is not the marker's: a deleted branch, nothing to record)
+        if mode != "reconcile" and marker is not None and rng.before != marker:
+            # An explicit range that does not start at the marker says nothing of the marker's tree.
+            self.note(f"the range started at {(rng.before or 'nothing')[:12]}, not at the marker {marker[:12]}: "
+                      "the marker stays")
+            return
+        settle(self, marker, rng.after, reconciling=mode == "reconcile")
 
 
 def _describe(op: Operation) -> str:
