@@ -225,7 +225,13 @@ def test_the_conditional_write_over_http(backend):
         assert c.get_marker("octo/images", "refs/heads/a/b").fields["commit"] == c1
         assert c.get_marker("octo", "images").status == 404
         assert c.move_marker(NAME, REF, "not-a-commit", c2).status == 400
-    assert catalog(backend) == {}  # markers are not catalog entries
+    assert catalog(backend) == {}  # markers are not catalog entries...
+    index = backend.dynamodb.scan(TableName=backend.table, IndexName="RegisteredFile-Status-index")
+    assert index["Count"] == 0  # ...nor rows of the GSI
+    items = backend.dynamodb.scan(TableName=backend.table)["Items"]
+    assert {(i["ImageType"]["S"], i["ImageId"]["S"]) for i in items} == {
+        ("sync", "octo%2Fimages/refs%2Fheads%2Fmain"), ("sync", "octo%2Fimages/refs%2Fheads%2Fa%2Fb"),
+        ("sync", "octo%2Fimages%2Frefs/heads%2Fa%2Fb")}
 
 
 # ------------------------------------------------------------------ history that moved under the marker

@@ -22,8 +22,17 @@ from PIL import Image
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path
-from .http import (MAX_DIRECT_BODY, ROUTE_ITEM, ROUTE_LIST, ROUTE_SYNC, ROUTE_UPLOADS, HttpError, Request,
-                   json_response, parse_event)
+from .http import (
+    MAX_DIRECT_BODY,
+    ROUTE_ITEM,
+    ROUTE_LIST,
+    ROUTE_SYNC,
+    ROUTE_UPLOADS,
+    HttpError,
+    Request,
+    json_response,
+    parse_event,
+)
 from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
 from .markers import Markers
 from .naming import INCOMING_PREFIX

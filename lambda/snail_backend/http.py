@@ -101,8 +101,8 @@ def parse_event(event: dict[str, Any]) -> Request:
         elif path.startswith("/sync/") and len(parts := path[len("/sync/"):].split("/")) == 2 and all(parts):
             route, params = ROUTE_SYNC, {"repository": unquote(parts[0]), "ref": unquote(parts[1])}
     return Request(
-        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, params=params, headers=headers, query=query,
-        body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
+        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, params=params, headers=headers,
+        query=query, body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
     )
 
 
