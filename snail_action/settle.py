@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from .gitrange import Range, ensure_commit
 from .marker import ancestry, move_marker
 from .model import Plan
-from .report import Result
 from .settings import SettingsError
 
 if TYPE_CHECKING:
@@ -33,13 +32,8 @@ def _only(plan: Plan, paths: set[str]) -> Plan:
                 [f for f in plan.rejected if f.path in paths])
 
 
-def _fail(run: _Run, message: str) -> None:
-    assert run.key is not None  # noqa: S101 - settle runs only with a key
-    run.report.results.append(Result("marker", run.key.ref, "failed", None, None, message))
-    run.counter.total += 1
-
-
-def settle(run: _Run, read: str | None, after: str, *, reconciling: bool) -> None:
+def settle(run: _Run, read: str | None, after: str) -> None:
+    """Move the marker from `read` to `after`; when another run moved it first, re-plan or put back (above)."""
     key, client, report = run.key, run.client, run.report
     assert key is not None and client is not None  # noqa: S101 - settle runs only with both
     expected = read
@@ -58,11 +52,7 @@ def settle(run: _Run, read: str | None, after: str, *, reconciling: bool) -> Non
             newer = ensure_commit(run.runner, now, "sync marker", lambda m: run.console.line(m))
         except SettingsError as exc:
             report.synced_commit = now
-            _fail(run, f"the marker moved to {now[:12]}, which this clone cannot fetch ({exc}); not moving it")
-            return
-        if reconciling:
-            report.synced_commit = now
-            run.note(f"left at {now[:12]}: a reconcile does not race a push; the next push diffs from it")
+            run.marker_failed(f"the marker moved to {now[:12]}, which this clone cannot fetch ({exc}); not moving it")
             return
         if ancestry(run.runner, newer, after):
             rng = Range(newer, after, "the sync marker, moved by a concurrent run (an ancestor of after)", "marker")
@@ -79,11 +69,11 @@ def settle(run: _Run, read: str | None, after: str, *, reconciling: bool) -> Non
         if ancestry(run.runner, after, newer):
             run.note(f"left at {newer[:12]}, which already holds this run's commit {after[:12]}")
         else:
-            _fail(run, f"the marker moved to {newer[:12]}, whose history does not hold {after[:12]}: not moving it "
-                       "back; re-run this job (it diffs from the marker) or run a reconcile")
+            run.marker_failed(f"the marker moved to {newer[:12]}, whose history does not hold {after[:12]}: not "
+                              "moving it back; re-run this job (it diffs from the marker) or run a reconcile")
         return
     report.synced_commit = now
-    _fail(run, f"the marker kept moving ({ATTEMPTS} attempts); left at {now[:12] if now else 'nothing'}")
+    run.marker_failed(f"the marker kept moving ({ATTEMPTS} attempts); left at {now[:12] if now else 'nothing'}")
 
 
 def _restore(run: _Run, newer: str, after: str) -> None:

@@ -21,7 +21,7 @@ import requests
 from .applier import Applier, guard
 from .blobs import open_blob_reader
 from .checks import check_puts
-from .client import NOT_SENT, ApiClient, RetryPolicy
+from .client import NOT_SENT, ApiClient, ApiError, RetryPolicy
 from .gitcmd import GitRunner
 from .gitrange import MarkerGone, Range, resolve_range
 from .marker import NoSyncRoute, marker_key, read_marker
@@ -255,7 +255,16 @@ class _Run:
             self.note(f"the range started at {(rng.before or 'nothing')[:12]}, not at the marker {marker[:12]}: "
                       "the marker stays")
             return
-        settle(self, marker, rng.after, reconciling=mode == "reconcile")
+        try:
+            settle(self, marker, rng.after)
+        except ApiError as exc:  # the images went through: report it with them, not instead of them
+            self.marker_failed(f"the marker was not moved: {exc}", exc.status)
+
+    def marker_failed(self, message: str, status: int | None = None) -> None:
+        """The run's own files went through, but the marker could not be settled: the run fails with this."""
+        assert self.key is not None  # noqa: S101 - only after a key was used
+        self.counter.total += 1
+        self.counter.add(Result("marker", self.key.ref, "failed", status, None, message))
 
 
 def _describe(op: Operation) -> str:

@@ -164,6 +164,29 @@ def test_a_run_that_fails_halfway_is_repaired_by_the_next_push(git_repo: GitRepo
     assert marker(backend) == c3
 
 
+def test_a_marker_that_cannot_be_moved_fails_the_run_after_its_files(git_repo: GitRepo, backend, run):
+    git_repo.write("a.png", image_bytes(seed=1))
+    c1 = git_repo.commit()
+    run(git_repo, ZEROS, c1)
+    git_repo.write("b.png", image_bytes(seed=2))
+    c2 = git_repo.commit()
+
+    report = run(git_repo, c1, c2, session=MarkerMoveDropped())
+    outcomes = {(r.op, r.outcome) for r in report.results}
+    assert outcomes == {("put", "completed"), ("marker", "failed")} and not report.ok
+    assert report.synced_commit == marker(backend) == c1
+    assert run(git_repo, c2, c2).synced_commit == marker(backend) == c2  # the next run: unchanged, then moved
+
+
+class MarkerMoveDropped(requests.Session):
+    """Every PUT /sync/ fails to connect (the network drops just then); the rest goes through."""
+
+    def request(self, method, url, *args, **kwargs):
+        if method == "PUT" and "/sync/" in url:
+            raise requests.ConnectionError("the runner lost its network")
+        return super().request(method, url, *args, **kwargs)
+
+
 # ------------------------------------------------------------------ races, decided both ways
 def _three_versions(repo: GitRepo) -> tuple[str, str, str]:
     """m, then older and newer pushes that each change a.png (so a late write of the older one shows)."""
