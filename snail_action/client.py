@@ -1,4 +1,4 @@
-"""HTTP client for the snail-images API (contracts section 2): one pooled session, auth, retries.
+"""HTTP client for the snail-images API (docs/contracts.md, "HTTP API"): one pooled session, auth, retries.
 
 Every request goes through `ApiClient.request`, which signs (x-api-key and/or SigV4 for
 execute-api), retries what is worth retrying (connection errors, 429, 5xx) with exponential

@@ -1,5 +1,5 @@
 """What a sync tells people and machines: progress lines, GitHub workflow commands, step outputs,
-the job summary table and the results JSON (contracts section 1, `sync --results`).
+the job summary table and the results JSON (docs/action.md, "Results JSON"; `sync --results`).
 
 Pure formatting plus small writers that take the file path or stream they write to.
 """

@@ -544,8 +544,8 @@ def test_outputs_name_the_url_key_role_bucket_and_table():
     assert outputs["TableName"]["Value"] == {"Ref": "ImageTable"}
 
 
-def test_readme_section_documents_every_parameter():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_deploying_page_documents_every_parameter():
+    text = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE))
     assert set(TEMPLATE["Parameters"]) <= rows
     for name, param in TEMPLATE["Parameters"].items():

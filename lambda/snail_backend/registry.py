@@ -1,6 +1,6 @@
 """Registrations: the insert and delete algorithms that keep the catalog invariants.
 
-Invariants (contracts.md section 3) and how they are kept:
+Invariants and how they are kept (the section of that name in docs/contracts.md):
 - one live registration per path: a per-path head item, replaced only under a condition on its
   generation (`Gen`), in the same transaction that writes or deletes the path's rows;
 - an object exists while a live registration uses it: a reference item per stored name counts the

@@ -40,7 +40,7 @@ MAX_BODY = 10 * 1024 * 1024
 MAX_EVENT = 6 * 1024 * 1024
 ACCOUNT_ID = "123456789012"
 
-# resource -> methods of the REST API (contracts.md section 2); the embedded backend reads them from the template.
+# resource -> methods of the REST API (docs/contracts.md, HTTP API); the embedded backend reads them from the template.
 ROUTES: dict[str, frozenset[str]] = {
     "/images/{proxy+}": frozenset({"GET", "PUT", "DELETE"}),
     "/images": frozenset({"GET"}),
