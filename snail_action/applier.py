@@ -20,10 +20,15 @@ FINAL_STATUSES = ("completed", "failed")
 
 # -- applying one operation ------------------------------------------------------------------------
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from an answer, or {} when the answer has something else there."""
+    return value if isinstance(value, dict) else {}
+
+
 def _registration_result(op: Operation, resp: ApiResponse) -> Result:
     body = resp.fields
-    images = body.get("images") if isinstance(body.get("images"), dict) else {}
-    raw = images.get("raw") if isinstance(images.get("raw"), dict) else {}
+    images = _object(body.get("images"))
+    raw = _object(images.get("raw"))
     key = raw.get("key")
     if not resp.ok:
         return Result(op.op, op.path, "failed", resp.status, None, resp.error_message)
@@ -86,7 +91,7 @@ class Applier:
             url, method = body.get("url"), body.get("method") or "PUT"
             if not isinstance(url, str):
                 return Result("put", op.path, "failed", up.status, None, "upload request answered without a URL")
-            headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
+            headers = _object(body.get("headers"))
             sent = self.client.upload_presigned(url, method, headers, data)
             if sent.ok:
                 return self._wait(op)

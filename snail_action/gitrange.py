@@ -182,7 +182,7 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         return Range(gone, gone, f"{source} (branch deleted)", "input" if settings.after else "event")
     after = _ensure(runner, after_rev or "HEAD", "after", log)
 
-    if settings.all_files:
+    if settings.all:
         return Range(None, after, "--all", "input")
     if marker is not None and not (settings.before or settings.after) and not isinstance(pr, dict):
         return _from_marker(runner, marker, after, log)

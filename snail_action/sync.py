@@ -92,7 +92,7 @@ def make_client(settings: Settings, session: requests.Session | None, options: S
     def on_retry(what: str, why: str) -> None:
         console.line(f"  retrying {what}: {why}")
 
-    return ApiClient(settings.api_url, api_key=settings.api_key, sign_aws=settings.sign_aws,
+    return ApiClient(settings.api_url, api_key=settings.api_key, sign_aws=settings.aws_sign,
                      region=settings.aws_region, session=session, pool_size=settings.concurrency,
                      retry=options.retry, on_retry=on_retry)
 
@@ -107,7 +107,7 @@ def console_for(settings: Settings, stream: TextIO | None = None) -> Console:
 
 def _refuse_pull_request(settings: Settings, dry: bool) -> None:
     if (not dry and (settings.event_name or "").startswith("pull_request") and settings.before is None
-            and settings.after is None and not settings.all_files):
+            and settings.after is None and not settings.all):
         # The range would be the pull request's own, not yet merged changes: sending them would put
         # images into the backend that the branch it mirrors does not have (and may never have).
         raise SettingsError(f"mode {settings.mode} in a {settings.event_name} event would send the pull request's "
@@ -192,7 +192,7 @@ class _Run:
                     return resolve_range(settings, self.runner, marker=marker), settings.mode
                 except MarkerGone as gone:
                     self.note(f"{gone}: reconciling against the catalog instead")
-            rng = resolve_range(replace(settings, all_files=True), self.runner)
+            rng = resolve_range(replace(settings, all=True), self.runner)
         return replace(rng, basis="reconcile", source="the repository at after against the catalog"), "reconcile"
 
     def plan(self, rng: Range) -> Plan:

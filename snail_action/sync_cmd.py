@@ -34,7 +34,7 @@ from .sync import SyncOptions, console_for, make_client, scrub, sync
 
 def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> int:
     """Results file, step outputs and job summary; then the exit status."""
-    results_path = settings.results_file
+    results_path = settings.results
     if results_path is None and env.get("GITHUB_OUTPUT") and env.get("RUNNER_TEMP"):
         # A file of its own for each run: a job may use the action several times (a sync, then a
         # reconcile), and each step's `results` output must still point at that step's results.

@@ -14,6 +14,7 @@ import pytest
 from botocore import xform_name
 
 from snail_action.cfn_template import load_template, resources_of_type
+from snail_backend.routes import ROUTES, Route
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = load_template()
@@ -106,15 +107,13 @@ def granted(stack: Stack, role: str, service: str) -> dict[str, set[str]]:
     return out
 
 
-API_ROUTES = {
-    ("ImageProxyResource", "PUT"): "InsertFunction",
-    ("ImageProxyResource", "GET"): "InsertFunction",
-    ("ImagesResource", "GET"): "InsertFunction",
-    ("UploadsResource", "POST"): "InsertFunction",
-    ("ImageProxyResource", "DELETE"): "DeleteFunction",
-    ("SyncRefResource", "GET"): "InsertFunction",
-    ("SyncRefResource", "PUT"): "InsertFunction",
-}
+# (resource path, method) -> the function behind it: the API's one route table.
+API_ROUTES = {(r.resource, r.method): r.function for r in ROUTES}
+
+
+def execute_api_route(route: Route) -> str:
+    """The route as an execute-api ARN names it after the stage: `PUT/images/*`."""
+    return route.method + re.sub(r"\{[^}]*\}", "*", route.resource)
 FUNCTIONS = {
     "InsertFunction": ("snail_backend.handlers.insert_handler", "ImageInsertProcess"),
     "DeleteFunction": ("snail_backend.handlers.delete_handler", "ImageDeleteProcess"),
@@ -313,7 +312,15 @@ def test_binary_media_types_carry_images_intact_and_leave_json_as_text():
 
 
 def _routes(stack: Stack) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(m["Properties"]["ResourceId"]["Ref"], m["Properties"]["HttpMethod"]): m["Properties"]
+    """(resource path, method) -> the method's properties."""
+    parents = {name: (stack.props(name)["ParentId"], stack.props(name)["PathPart"])
+               for name in stack.of_type("AWS::ApiGateway::Resource")}
+
+    def path_of(name: str) -> str:
+        parent, part = parents[name]
+        return ("" if "Fn::GetAtt" in parent else path_of(parent["Ref"])) + "/" + part
+
+    return {(path_of(m["Properties"]["ResourceId"]["Ref"]), m["Properties"]["HttpMethod"]): m["Properties"]
             for m in stack.of_type("AWS::ApiGateway::Method").values()}
 
 
@@ -370,11 +377,7 @@ def test_api_gateway_may_invoke_each_function_only_on_its_routes():
             for p in (r["Properties"] for r in stack.of_type("AWS::Lambda::Permission").values())
             if p["Principal"] == "apigateway.amazonaws.com"}
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/${StageName}/"
-    assert arns == {
-        ("InsertFunction", prefix + "PUT/images/*"), ("InsertFunction", prefix + "GET/images/*"),
-        ("InsertFunction", prefix + "GET/images"), ("InsertFunction", prefix + "POST/uploads"),
-        ("InsertFunction", prefix + "GET/sync/*"), ("InsertFunction", prefix + "PUT/sync/*"),
-        ("DeleteFunction", prefix + "DELETE/images/*")}
+    assert arns == {(r.function, prefix + execute_api_route(r)) for r in ROUTES}
 
 
 # ------------------------------------------------------------------ GitHub OIDC
@@ -412,8 +415,7 @@ def test_oidc_role_may_only_invoke_this_apis_routes_on_its_stage():
     (st,) = role_statements(stack, "GitHubInvokeRole")
     assert st["Effect"] == "Allow" and st["Action"] == "execute-api:Invoke"
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/${StageName}/"
-    assert {r["Fn::Sub"] for r in st["Resource"]} == {prefix + route for route in (
-        "PUT/images/*", "GET/images/*", "GET/images", "DELETE/images/*", "POST/uploads", "GET/sync/*", "PUT/sync/*")}
+    assert {r["Fn::Sub"] for r in st["Resource"]} == {prefix + execute_api_route(r) for r in ROUTES}
 
 
 def test_sigv4_modes_require_the_repository_to_trust():

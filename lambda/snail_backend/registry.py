@@ -104,7 +104,7 @@ class Registry:
         while True:
             head = self.catalog.get_head(req.path)
             live = head is not None and head["State"] != DELETED
-            if live:
+            if live and head is not None:
                 self._finish_collections(head)  # leftovers of an interrupted earlier request
                 if head["Hash"] == req.sha256 and head["Ext"] == req.extension:
                     if head["State"] == COMPLETED:
@@ -292,7 +292,7 @@ class Registry:
                 self._backoff(deadline)
                 continue
             removed = 0
-            if tomb is not None:
+            if tomb is not None and token:
                 removed, _ = self._finish_collections(tomb, {head["Name"]: token})
                 self._drop_tombstone(tomb)
             return DeleteResult(len(head.get("Rows", [])), removed)
