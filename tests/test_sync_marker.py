@@ -25,6 +25,9 @@ from snail_action.settings import Settings
 from snail_action.sync import SyncOptions, sync
 from snail_action.sync_cmd import run_sync
 
+# Each test starts a backend of its own (1 to 2 s), so that the catalog it compares is its own.
+pytestmark = pytest.mark.slow
+
 OPTS = SyncOptions(retry=RetryPolicy(attempts=2, base_delay=0.01, total_seconds=5), poll_interval=0.05,
                    poll_max_interval=0.2, poll_timeout=60)
 NAME, REF = "octo/images", "refs/heads/main"
