@@ -31,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("sync", "plan and apply: send the changed images to the backend", "range", "api", "sync")
 
-    p = command("status", "print the catalog records of registered files", "api")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = command("status", "print the catalog records of registered files; with no PATH, the sync marker of this "
+                          "repository and branch", "api")
+    p.add_argument("paths", nargs="*", metavar="PATH")
 
     p = command("serve", "run the embedded backend (moto S3 + DynamoDB + local API gateway)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -90,11 +91,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_check(args, settings)
     if cmd == "sync":
-        from .sync import run_sync
+        from .sync_cmd import run_sync
 
         return run_sync(args, settings)
     if cmd == "status":
-        from .sync import run_status
+        from .sync_cmd import run_status
 
         return run_status(args, settings)
     if cmd == "serve":

@@ -110,6 +110,11 @@ def encode_path(path: str) -> str:
     return "/".join(quote(seg.encode("utf-8", "surrogateescape"), safe="") for seg in path.split("/"))
 
 
+def sync_target(repository: str, ref: str) -> str:
+    """`/sync/{repository}/{ref}`, each part one percent-encoded segment (a `/` in it becomes %2F)."""
+    return f"/sync/{quote(repository, safe='')}/{quote(ref, safe='')}"
+
+
 def encode_filename_header(path: str) -> str:
     """The `filename` header: percent-encoded UTF-8, so newlines and non-ASCII survive HTTP."""
     return quote(path.encode("utf-8", "surrogateescape"), safe="/")
@@ -231,6 +236,14 @@ class ApiClient:
         would leak it to another service for nothing.
         """
         return self._send(method.upper(), url, data=data, headers=dict(headers), authenticate=False)
+
+    def get_marker(self, repository: str, ref: str) -> ApiResponse:
+        """The sync marker of a branch (404: none yet)."""
+        return self.request("GET", sync_target(repository, ref))
+
+    def move_marker(self, repository: str, ref: str, commit: str, expected: str | None) -> ApiResponse:
+        """Move the marker to `commit` if it is still `expected` (None: if there is none); 409 if not."""
+        return self.request("PUT", sync_target(repository, ref), json_body={"commit": commit, "expected": expected})
 
     def list_images(self) -> Iterator[dict[str, Any]]:
         """Every live catalog entry, following the cursor until it is null."""

@@ -17,7 +17,8 @@ that into the images of the tree at `after`. Every rule below follows from that:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import git
@@ -217,17 +218,29 @@ def is_lfs_pointer(head: bytes) -> bool:
 # ---------------------------------------------------------------- the I/O edge
 
 
-def build_plan_and_range(settings: Settings, log: Callable[[str], None] = note_to_stderr) -> tuple[Plan, Range]:
+@contextmanager
+def git_failures(settings: Settings) -> Iterator[None]:
+    """Unexpected git failures (a damaged or partial repository, git refusing it) as one-line SettingsErrors."""
     try:
-        return _build(settings, log)
-    except git.GitCommandError as exc:  # unexpected: a damaged or partial repository, git refusing it
+        yield
+    except git.GitCommandError as exc:
         command = " ".join(str(a) for a in (exc.command or ["git"])[:2])
         raise SettingsError(f"{command} failed in {settings.repo}: {git_error_line(exc)}") from None
+
+
+def build_plan_and_range(settings: Settings, log: Callable[[str], None] = note_to_stderr) -> tuple[Plan, Range]:
+    with git_failures(settings):
+        return _build(settings, log)
 
 
 def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]:
     runner = GitRunner(settings.repo)
     rng = resolve_range(settings, runner, log)
+    return plan_range(settings, runner, rng), rng
+
+
+def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
+    """The plan of a range already resolved (both ends in the clone), with every put's size and sha256."""
     changes = diff_trees(runner, rng.before, rng.after)
     plan = plan_changes(changes, Policy.from_settings(settings), rng.before, rng.after)
     blobs = list(dict.fromkeys(op.blob for op in plan.puts if op.blob))  # each blob read once
@@ -245,7 +258,7 @@ def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]
         path = next((op.path for op in plan.puts if op.blob == exc.args[0]), "?")
         raise SettingsError(f"the content of {path!r} (blob {exc.args[0]}) is missing from the repository: "
                             "fetch it (a complete clone has it), then run again") from None
-    return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX]), rng
+    return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
 
 
 def build_plan(settings: Settings) -> Plan:

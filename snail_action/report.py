@@ -51,6 +51,10 @@ class SyncReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), not failures
     skipped: int = 0
     setup_error: str | None = None  # the API refused the credentials: the run stopped sending
+    basis: str = ""  # why this range: marker | event | input | head | reconcile
+    why: str = ""  # the same for people: "the sync marker (an ancestor of after)"
+    synced_commit: str | None = None  # the backend's sync marker after the run
+    notes: list[str] = field(default_factory=list)  # what happened to the marker, for people
 
     def summary(self) -> dict[str, int]:
         counts = dict.fromkeys(SUMMARY_KEYS, 0)
@@ -70,7 +74,9 @@ class SyncReport:
         return not any(r.is_failure for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {"results": [r.to_json() for r in self.results], "summary": self.summary()}
+        return {"results": [r.to_json() for r in self.results], "summary": self.summary(),
+                "range": {"before": self.before, "after": self.after, "basis": self.basis, "why": self.why},
+                "synced_commit": self.synced_commit, "notes": list(self.notes)}
 
 
 # -- text for people -----------------------------------------------------------------------------
@@ -201,6 +207,7 @@ def write_outputs(path: Path, values: Mapping[str, object]) -> None:
 def outputs_for(report: SyncReport, results_path: Path | None) -> dict[str, object]:
     out: dict[str, object] = dict(report.summary())
     out["results"] = str(results_path) if results_path else ""
+    out["synced-commit"] = report.synced_commit or ""
     return out
 
 
@@ -230,7 +237,12 @@ def summary_markdown(report: SyncReport, rows: Iterable[Result] | None = None) -
     title = "snail-images " + ("check" if report.mode == "check" else f"sync ({report.mode}"
                                                                         f"{', dry run' if report.dry_run else ''})")
     rng = f"`{(report.before or 'nothing')[:12]}` → `{(report.after or '')[:12]}`"
-    lines = [f"### {title}", "", f"Range: {rng}", "",
+    why = f" from {_cell(report.why)}" if report.why else ""
+    lines = [f"### {title}", "", f"Range: {rng}{why}", ""]
+    if report.synced_commit or report.notes:
+        marker = f"`{report.synced_commit[:12]}`" if report.synced_commit else "not set"
+        lines += [f"Sync marker after the run: {marker}", ""] + [f"- {_cell(n)}" for n in report.notes] + [""]
+    lines += [
              "| put | deleted | unchanged | failed | rejected |", "| ---: | ---: | ---: | ---: | ---: |",
              f"| {s['put']} | {s['deleted']} | {s['unchanged']} | {s['failed']} | {s['rejected']} |", ""]
     if report.dry_run:

@@ -77,6 +77,9 @@ class Settings:
     event_path: Path | None = None
     event_name: str | None = None
     workspace: Path | None = None  # GITHUB_WORKSPACE: annotations name files relative to it
+    # The sync marker's key (docs/sync-marker.md): without a repository name no marker is used.
+    repository_name: str | None = None
+    ref: str | None = None
 
     def __post_init__(self) -> None:
         if self.on_non_image not in NON_IMAGE_POLICIES:
@@ -193,6 +196,10 @@ OPTIONS: tuple[Option, ...] = (
            "bytes above which a file goes through a presigned upload (default 4 MiB)", cli={"type": int}),
     Option("results", "sync", _path, "write the results JSON here", action_input=False,
            cli={"type": Path, "metavar": "FILE"}),
+    Option("repository_name", "api", _text, "the name the sync marker is kept under (default: GITHUB_REPOSITORY; "
+           "none: no marker)", env_fallbacks=("GITHUB_REPOSITORY",), cli={"metavar": "NAME"}),
+    Option("ref", "api", _text, "the branch or ref of the sync marker (default: GITHUB_REF, else the checked-out "
+           "branch)", action_input=False, env_fallbacks=("GITHUB_REF",)),
 )
 
 # What GitHub's runner sets: field -> (variable, parse).

@@ -22,7 +22,8 @@ from snail_action.embedded.server import EmbeddedBackend
 from snail_backend.formats import format_for_path, variant_names
 
 KINDS = ("raw", "sg", "md", "lg")
-GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
+               "GITHUB_REPOSITORY", "GITHUB_REF")  # (the last two key the sync marker: CI's own must not leak in)
 
 
 def images_at(repo: GitRepo, rev: str) -> dict[str, bytes]:

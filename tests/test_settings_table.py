@@ -57,7 +57,8 @@ def test_the_cli_option_is_the_same_name(opt):
 SAMPLES = {"repo": "/r", "before": "abc", "after": "def", "all": "true", "on_non_image": "warn",
            "include": "a/**,b", "exclude": "c", "api_url": "http://x", "api_key": "k", "aws_sign": "true",
            "aws_region": "eu-west-1", "mode": "reconcile", "concurrency": "3", "dry_run": "true",
-           "direct_upload_limit": "99", "results": "/tmp/r.json"}
+           "direct_upload_limit": "99", "results": "/tmp/r.json", "repository_name": "octo/images",
+           "ref": "refs/heads/main"}
 
 
 @pytest.mark.parametrize("opt", OPTIONS, ids=lambda o: o.name)

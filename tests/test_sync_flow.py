@@ -15,7 +15,8 @@ from helpers import GitRepo, image_bytes
 from httpstub import FakeApi
 from snail_action.client import RetryPolicy
 from snail_action.settings import Settings
-from snail_action.sync import SyncOptions, run_sync, sync
+from snail_action.sync import SyncOptions, sync
+from snail_action.sync_cmd import run_sync
 
 KEY = "sync-test-KEY-0123456789"
 FAST = SyncOptions(retry=RetryPolicy(attempts=2, base_delay=0.01, total_seconds=5), poll_interval=0.01,
@@ -430,7 +431,7 @@ def test_reconcile_whose_catalog_cannot_be_listed_exits_1_with_one_line(git_repo
 
     with StubServer(script) as srv:
         s = Settings(repo=git_repo.path, api_url=srv.url, api_key=KEY, mode="reconcile", after=after)
-        from snail_action import sync as sync_module
+        from snail_action import sync_cmd as sync_module
 
         code = sync_module.run_sync(None, s, env={}, options=FAST)
     err = capsys.readouterr().err

@@ -330,7 +330,10 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
              for name in stack.of_type("AWS::ApiGateway::Resource")}
     assert paths == {"ImagesResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "images"),
                      "ImageProxyResource": ({"Ref": "ImagesResource"}, "{proxy+}"),
-                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads")}
+                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads"),
+                     "SyncResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "sync"),
+                     "SyncRepositoryResource": ({"Ref": "SyncResource"}, "{repository}"),
+                     "SyncRefResource": ({"Ref": "SyncRepositoryResource"}, "{ref}")}
     routes = _routes(stack)
     assert set(routes) == set(API_ROUTES)
     for route, function in API_ROUTES.items():

@@ -25,9 +25,10 @@ from .config import BackendConfig
 from .formats import extension_of, format_for_path, not_supported
 from .http import MAX_DIRECT_BODY, HttpError, Request, json_response, parse_event
 from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
+from .markers import Markers
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
-from .routes import RESOURCES, ROUTE_LIST, ROUTE_UPLOADS
+from .routes import RESOURCES, ROUTE_LIST, ROUTE_SYNC, ROUTE_UPLOADS
 from .storage import Storage
 from .validation import ImageInfo, InvalidImage, validate_image
 
@@ -51,6 +52,7 @@ class Backend:
         self.storage = Storage(s3, config.bucket, immutable=config.key_scheme == "hash")
         self.catalog = Catalog(dynamodb, config.table)
         self.clock = clock
+        self.markers = Markers(self.catalog, clock)
         self.registry = Registry(
             self.catalog, self.storage,
             render or partial(render_variants, sizes=config.variant_sizes, max_pixels=config.max_image_pixels),
@@ -87,6 +89,11 @@ class Backend:
             return self._list(req)
         if req.route == ROUTE_UPLOADS:
             return self._presign(req)
+        if req.route == ROUTE_SYNC:
+            repository, ref = req.params.get("repository"), req.params.get("ref")
+            if req.method == "PUT":
+                return json_response(200, self.markers.move(repository, ref, req.json_body()))
+            return json_response(200, self.markers.get(repository, ref))
         path = repository_path(req.proxy)
         if req.method == "PUT":
             return self._put(req, path)

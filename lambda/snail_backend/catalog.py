@@ -10,8 +10,11 @@ Item types in the one table (keys fixed by the template: ImageType / ImageId):
 - refusals: ImageType "refused", ImageId "<path>": the last large upload of a path that was refused
   (digest mismatch, invalid image), so that GET -- what the uploading client polls -- can say so;
 - uploads: ImageType "upload", ImageId "<path>": the token of the path's latest presigned upload,
-  present until that upload registers or the path is PUT or DELETEd (registry.py).
-Heads, references, markers, refusals and uploads carry no RegisteredFile/Status attributes, so they never enter the GSI.
+  present until that upload registers or the path is PUT or DELETEd (registry.py);
+- sync markers: ImageType "sync", ImageId "<repository>/<ref>" (both percent-encoded): the commit
+  whose tree the backend fully holds for that branch (markers.py).
+Heads, references, markers, refusals, uploads and sync markers carry no RegisteredFile/Status attributes,
+so they never enter the GSI.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ class Request:
     method: str
     route: str | None
     proxy: str | None  # the percent-decoded path after /images/
+    params: dict[str, str] = field(default_factory=dict)  # decoded path parameters ({repository}, {ref})
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     query: dict[str, str] = field(default_factory=dict)
     body: str | None = None
@@ -89,17 +90,18 @@ def parse_event(event: dict[str, Any]) -> Request:
     query = {k: v for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
     path = event.get("path") or ""
     resource = event.get("resource")
-    proxy = (event.get("pathParameters") or {}).get("proxy")
+    params = {k: v for k, v in (event.get("pathParameters") or {}).items() if isinstance(v, str)}
+    proxy = params.get("proxy")
     route = resource if resource in routes.RESOURCES else None
     if route is None:  # an event without `resource` (a direct invoke): route by the raw path
         found = routes.match(path.rstrip("/") or "/")
         if found is not None:
             route = found[0]
-            if proxy is None and "proxy" in found[1]:
-                proxy = unquote(found[1]["proxy"])
+            params = {k: unquote(v) for k, v in found[1].items()}
+            proxy = params.get("proxy") if proxy is None else proxy
     return Request(
-        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, headers=headers, query=query,
-        body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
+        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, params=params, headers=headers,
+        query=query, body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
     )
 
 

@@ -27,6 +27,7 @@ class Route:
 
 
 ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS = "/images/{proxy+}", "/images", "/uploads"
+ROUTE_SYNC = "/sync/{repository}/{ref}"  # the sync marker; both parameters percent-encoded (`/` as %2F)
 
 ROUTES: tuple[Route, ...] = (
     Route(ROUTE_ITEM, "PUT", "InsertFunction"),
@@ -34,6 +35,8 @@ ROUTES: tuple[Route, ...] = (
     Route(ROUTE_ITEM, "DELETE", "DeleteFunction"),
     Route(ROUTE_LIST, "GET", "InsertFunction"),
     Route(ROUTE_UPLOADS, "POST", "InsertFunction"),
+    Route(ROUTE_SYNC, "GET", "InsertFunction"),
+    Route(ROUTE_SYNC, "PUT", "InsertFunction"),
 )
 
 
