@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from snail_action.gallery import collect, human_size, local_name, render, write_gallery
+from snail_action.demo.gallery import collect, human_size, local_name, render, write_gallery
 
 
 @pytest.mark.parametrize("kind,key,want", [

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from snail_backend.naming import INCOMING_PREFIX
 
-from .demo_repo import LARGE_MIN_BYTES, Push, SampleRepo, build_sample_repo
+from .sample_repo import LARGE_MIN_BYTES, Push, SampleRepo, build_sample_repo
 
 MARKER = ".snail-images-demo"
 
@@ -135,8 +135,8 @@ def _catalog_items(dynamodb: Any, table: str, path: str) -> dict[str, str]:
 # -- the run ----------------------------------------------------------------------------------------
 
 def _sync_push(ui: _Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: Any) -> tuple[Any, list[Check]]:
-    from .settings import Settings
-    from .sync import SyncOptions, sync
+    from ..settings import Settings
+    from ..sync import SyncOptions, sync
 
     ui.heading(f"Push {n} of {total}: {push.title}   {push.before[:7]}..{push.after[:7]}")
     for sha in push.commits:
@@ -166,7 +166,7 @@ def _sync_push(ui: _Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: An
 
 
 def _catalog(eb: Any) -> dict[str, dict[str, Any]]:
-    from .client import ApiClient
+    from ..client import ApiClient
 
     with ApiClient(eb.api_url, api_key=eb.api_key) as client:
         records = {}
@@ -284,8 +284,8 @@ def _backend_logging_to(stream: TextIO) -> Iterator[None]:
 
 def _cannot_run_here() -> str | None:
     """Why the embedded backend cannot start in this installation (its extra, or the template missing)."""
-    from .cfn_template import TemplateNotFound, load_template
-    from .embedded.server import missing_extra
+    from ..cfn_template import TemplateNotFound, load_template
+    from ..embedded.server import missing_extra
 
     problem = missing_extra()
     if problem is None:
@@ -309,8 +309,8 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     except DemoError as exc:
         print(f"snail-images demo: error: {exc}", file=sys.stderr)
         return 2
+    from ..embedded.server import EmbeddedBackend
     from . import gallery
-    from .embedded.server import EmbeddedBackend
 
     ui.line(f"{ui._bold}snail-images demo{ui._reset}: the whole pipeline on this machine, no AWS account needed")
     try:
