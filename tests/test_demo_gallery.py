@@ -62,3 +62,13 @@ def test_variants_are_drawn_to_the_originals_scale(tmp_path):
                                     (None, "?")])
 def test_human_size(n, text):
     assert human_size(n) == text
+
+
+def test_delivery_urls_are_listed_as_links_and_a_hostile_url_stays_text(tmp_path):
+    rec = record("a.png", "u.png")
+    rec["images"]["lg"]["url"] = "https://cdn.example/images/lg/u.png"
+    rec["images"]["md"]["url"] = 'javascript:alert("x")'
+    page = render(collect([rec], lambda k: b"", tmp_path), title="t")
+    assert '<dt>lg url</dt><dd><a href="https://cdn.example/images/lg/u.png">' in page
+    assert "<dt>md url</dt><dd>javascript:alert(&#34;x&#34;)</dd>" in page
+    assert "raw url" not in page  # no delivery domain for that one: no row

@@ -29,7 +29,7 @@ from .incoming import IncomingWatcher
 BackendFactory = Callable[[Mapping[str, str], Any, Any], Any]
 
 # module -> what to install; they come with the `embedded` extra, which `pip install .` alone leaves out.
-EMBEDDED_MODULES = {"moto": "moto[s3,dynamodb,server]", "flask": "moto[server]", "yaml": "PyYAML"}
+EMBEDDED_MODULES = {"moto": "moto[s3,dynamodb,server]", "flask": "moto[server]", "yaml": "PyYAML", "jinja2": "Jinja2"}
 
 
 def missing_extra() -> str | None:
