@@ -19,10 +19,21 @@ from urllib.parse import quote, unquote, unquote_plus
 
 from PIL import Image
 
+from . import delivery
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path
-from .http import MAX_DIRECT_BODY, ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS, HttpError, Request, json_response, parse_event
+from .http import (
+    MAX_DIRECT_BODY,
+    ROUTE_FILES,
+    ROUTE_ITEM,
+    ROUTE_LIST,
+    ROUTE_UPLOADS,
+    HttpError,
+    Request,
+    json_response,
+    parse_event,
+)
 from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
@@ -46,7 +57,7 @@ class Backend:
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  lease_seconds: float = LEASE_SECONDS, wait_seconds: float = 20.0):
         self.config = config
-        self.storage = Storage(s3, config.bucket, immutable=config.key_scheme == "hash")
+        self.storage = Storage(s3, config.bucket)
         self.catalog = Catalog(dynamodb, config.table)
         self.clock = clock
         self.registry = Registry(
@@ -75,7 +86,8 @@ class Backend:
         return response
 
     def _route(self, req: Request) -> dict[str, Any]:
-        allowed = {ROUTE_ITEM: ("PUT", "GET", "DELETE"), ROUTE_LIST: ("GET",), ROUTE_UPLOADS: ("POST",)}
+        allowed = {ROUTE_ITEM: ("PUT", "GET", "DELETE"), ROUTE_LIST: ("GET",), ROUTE_UPLOADS: ("POST",),
+                   ROUTE_FILES: ("GET",)}
         if req.route not in allowed:
             raise HttpError(404, "not_found", "no such route: use /images/{path}, /images or /uploads")
         if req.method not in allowed[req.route]:
@@ -85,6 +97,8 @@ class Backend:
             return self._list(req)
         if req.route == ROUTE_UPLOADS:
             return self._presign(req)
+        if req.route == ROUTE_FILES:
+            return self._by_path(req.proxy or "")
         path = repository_path(req.proxy)
         if req.method == "PUT":
             return self._put(req, path)
@@ -95,7 +109,16 @@ class Backend:
         found = self.registry.get(path)
         if found is None:
             raise HttpError(404, "not_found", f"{path} is not registered")
-        return json_response(200, found)
+        return json_response(200, delivery.with_urls(found, self.config.delivery_url))
+
+    def _by_path(self, proxy: str) -> dict[str, Any]:
+        kind, _, rest = proxy.partition("/")
+        try:
+            path = repository_path(rest)
+        except HttpError as exc:
+            return delivery.missing(exc.message)
+        found = self.registry.get(path) if kind in delivery.IMAGE_TYPES else None
+        return delivery.redirect(found, kind, path, self.config.delivery_url)
 
     def _put(self, req: Request, path: str) -> dict[str, Any]:
         fmt = format_for_path(path)
@@ -140,7 +163,8 @@ class Backend:
             raise HttpError(500, "processing_failed", f"{path}: {exc}", registration=exc.registration) from None
         except UndecodableImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
-        body = dict(result.registration, duplicate=result.duplicate, unchanged=result.unchanged)
+        body = dict(delivery.with_urls(result.registration, self.config.delivery_url), duplicate=result.duplicate,
+                    unchanged=result.unchanged)
         if result.stale:
             body["stale"] = True
         return json_response(200, body)
@@ -150,6 +174,7 @@ class Backend:
             files, cursor = self.registry.list(req.query.get("cursor") or None, page_limit(req.query.get("limit")))
         except BadCursor as exc:
             raise HttpError(400, "bad_request", str(exc)) from None
+        files = [delivery.with_urls(f, self.config.delivery_url) for f in files]
         return json_response(200, {"files": files, "cursor": cursor})
 
     def _presign(self, req: Request) -> dict[str, Any]:

@@ -16,6 +16,7 @@ EVENT_OVERHEAD = 64 * 1024
 MAX_DIRECT_BODY = (MAX_EVENT_BYTES - EVENT_OVERHEAD) * 3 // 4  # 4,669,440 bytes of image
 
 ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS = "/images/{proxy+}", "/images", "/uploads"
+ROUTE_FILES = "/files/{proxy+}"  # GET only: the by-path delivery redirect (delivery.py)
 
 
 class HttpError(Exception):
@@ -86,7 +87,7 @@ def parse_event(event: dict[str, Any]) -> Request:
     path = event.get("path") or ""
     resource = event.get("resource")
     proxy = (event.get("pathParameters") or {}).get("proxy")
-    route = resource if resource in (ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS) else None
+    route = resource if resource in (ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS, ROUTE_FILES) else None
     if route is None:  # a hand-built event without `resource`: route by the raw path
         if path.rstrip("/") == "/images":
             route = ROUTE_LIST
@@ -94,6 +95,8 @@ def parse_event(event: dict[str, Any]) -> Request:
             route, proxy = ROUTE_ITEM, proxy if proxy is not None else unquote(path[len("/images/"):])
         elif path.rstrip("/") == "/uploads":
             route = ROUTE_UPLOADS
+        elif path.startswith("/files/"):
+            route, proxy = ROUTE_FILES, proxy if proxy is not None else unquote(path[len("/files/"):])
     return Request(
         method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, headers=headers, query=query,
         body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
