@@ -280,7 +280,8 @@ def test_build_event_binary_only_for_configured_media_types():
 
 def test_routes_of_the_template_are_the_contracts():
     assert definitions.routes(load_template()) == {"/images/{proxy+}": {"GET", "PUT", "DELETE"},
-                                                   "/images": {"GET"}, "/uploads": {"POST"}}
+                                                   "/images": {"GET"}, "/uploads": {"POST"},
+                                                   "/files/{proxy+}": {"GET"}}
 
 
 @pytest.mark.parametrize("method,path,want", [

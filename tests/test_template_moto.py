@@ -3,8 +3,9 @@ index, the functions, their roles, log groups, permissions and the API routes ex
 the functions' environment points the backend at the resources the stack made.
 
 moto has no CloudFormation support for a few types (API stage, key and usage plan, gateway responses,
-OIDC provider, bucket policy, event invoke config); the deployed copy leaves those out, and
-test_template_static.py checks them from the parsed template."""
+OIDC provider, bucket policy, event invoke config, and every CloudFront type of the delivery); the
+deployed copy leaves those out, and test_template_static.py and test_template_delivery.py check them
+from the parsed template."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ CHECKED_STATICALLY = {
     "AWS::ApiGateway::Stage", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan",
     "AWS::ApiGateway::UsagePlanKey", "AWS::ApiGateway::GatewayResponse", "AWS::IAM::OIDCProvider",
     "AWS::S3::BucketPolicy", "AWS::Lambda::EventInvokeConfig",
+    # moto's CloudFormation has no CloudFront types: test_template_delivery.py checks the distribution.
+    "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::Function",
+    "AWS::CloudFront::CachePolicy",
 }
 CUSTOM = {
     "AuthMode": "BOTH", "GitHubOrg": "octo", "GitHubRepo": "images", "GitHubBranch": "release",
@@ -41,7 +45,7 @@ CUSTOM = {
     "VariantSizes": "sg=100,md=200,lg=300", "KeyScheme": "timestamp", "MaxImagePixels": "5000000",
     "UploadUrlExpires": "120", "BucketNamePrefix": "team-pics", "TableName": "catalog-test",
     "InsertFunctionName": "PicsInsert", "DeleteFunctionName": "PicsDelete", "IncomingFunctionName": "PicsIncoming",
-    "LogRetentionDays": "7", "StageName": "v1",
+    "LogRetentionDays": "7", "StageName": "v1", "Delivery": "false",
 }
 
 
@@ -207,7 +211,7 @@ def test_every_function_gets_the_backend_settings_that_point_at_this_stack(custo
         env = {k: str(v) for k, v in variables.items()}  # moto keeps Number parameters as numbers
         assert env == {"S3_BUCKET_NAME": bucket, "DYNAMODB_TABLE_NAME": "catalog-test",
                        "VARIANT_SIZES": "sg=100,md=200,lg=300", "KEY_SCHEME": "timestamp",
-                       "MAX_IMAGE_PIXELS": "5000000", "UPLOAD_URL_EXPIRES": "120"}, name
+                       "MAX_IMAGE_PIXELS": "5000000", "UPLOAD_URL_EXPIRES": "120", "DELIVERY_URL": ""}, name
         assert set(env) == set(ENVIRONMENT_VARIABLES)
         config = BackendConfig.from_environ(env)
         assert (config.bucket, config.table, config.key_scheme) == (bucket, "catalog-test", "timestamp")
@@ -229,7 +233,10 @@ def test_api_routes_reach_their_functions_and_need_key_and_signature_in_both_mod
     expected = {("/images/{proxy+}", "PUT"): "PicsInsert", ("/images/{proxy+}", "GET"): "PicsInsert",
                 ("/images", "GET"): "PicsInsert", ("/uploads", "POST"): "PicsInsert",
                 ("/images/{proxy+}", "DELETE"): "PicsDelete"}
-    assert set(routes) == set(expected)
+    assert set(routes) == set(expected) | {("/files/{proxy+}", "GET")}
+    by_path = routes[("/files/{proxy+}", "GET")]  # the delivery's by-path redirect: open, to the insert function
+    assert (by_path["authorizationType"], by_path["apiKeyRequired"]) == ("NONE", False)
+    assert function.format("PicsInsert") in by_path["methodIntegration"]["uri"]
     for route, target in expected.items():
         method = routes[route]
         assert (method["authorizationType"], method["apiKeyRequired"]) == ("AWS_IAM", True), route

@@ -112,6 +112,7 @@ API_ROUTES = {
     ("ImagesResource", "GET"): "InsertFunction",
     ("UploadsResource", "POST"): "InsertFunction",
     ("ImageProxyResource", "DELETE"): "DeleteFunction",
+    ("FileProxyResource", "GET"): "InsertFunction",  # the by-path redirect, open (test_template_delivery.py)
 }
 FUNCTIONS = {
     "InsertFunction": ("snail_backend.handlers.insert_handler", "ImageInsertProcess"),
@@ -281,6 +282,9 @@ def test_every_environment_variable_the_backend_reads_is_set_with_the_right_valu
         "KEY_SCHEME": {"Ref": "KeyScheme"},
         "MAX_IMAGE_PIXELS": {"Ref": "MaxImagePixels"},
         "UPLOAD_URL_EXPIRES": {"Ref": "UploadUrlExpires"},
+        "DELIVERY_URL": {"Fn::If": ["UseDelivery", {"Fn::If": [
+            "UseDeliveryDomain", {"Fn::Sub": "https://${DeliveryDomainName}"},
+            {"Fn::Sub": "https://${DeliveryDistribution.DomainName}"}]}, ""]},
     }
     assert set(ENVIRONMENT_VARIABLES) <= set(expected), "a new variable: add it to the template and here"
     for logical, res in resources_of_type(TEMPLATE, "AWS::Lambda::Function").items():
@@ -321,7 +325,9 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
              for name in stack.of_type("AWS::ApiGateway::Resource")}
     assert paths == {"ImagesResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "images"),
                      "ImageProxyResource": ({"Ref": "ImagesResource"}, "{proxy+}"),
-                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads")}
+                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads"),
+                     "FilesResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "files"),
+                     "FileProxyResource": ({"Ref": "FilesResource"}, "{proxy+}")}
     routes = _routes(stack)
     assert set(routes) == set(API_ROUTES)
     for route, function in API_ROUTES.items():
@@ -335,6 +341,9 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
 def test_every_method_requires_what_auth_mode_says(mode, key, iam):
     stack = Stack(AuthMode=mode, GitHubOrg="octo", GitHubRepo="images")
     for route, props in _routes(stack).items():
+        if route == ("FileProxyResource", "GET"):  # open: only 302s to public object URLs, or 404
+            assert (props["ApiKeyRequired"], props["AuthorizationType"]) == (False, "NONE")
+            continue
         assert props["ApiKeyRequired"] is key, route
         assert props["AuthorizationType"] == ("AWS_IAM" if iam else "NONE"), route
     for kind in ("AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey"):
@@ -368,7 +377,7 @@ def test_api_gateway_may_invoke_each_function_only_on_its_routes():
     assert arns == {
         ("InsertFunction", prefix + "PUT/images/*"), ("InsertFunction", prefix + "GET/images/*"),
         ("InsertFunction", prefix + "GET/images"), ("InsertFunction", prefix + "POST/uploads"),
-        ("DeleteFunction", prefix + "DELETE/images/*")}
+        ("DeleteFunction", prefix + "DELETE/images/*"), ("InsertFunction", prefix + "GET/files/*")}
 
 
 # ------------------------------------------------------------------ GitHub OIDC
@@ -411,7 +420,7 @@ def test_oidc_role_may_only_invoke_this_apis_routes_on_its_stage():
 
 
 def test_sigv4_modes_require_the_repository_to_trust():
-    (rule,) = TEMPLATE["Rules"].values()
+    rule = TEMPLATE["Rules"]["SigV4NeedsRepository"]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthMode"}, "API_KEY"]}]}
     asserted = [a["Assert"] for a in rule["Assertions"]]
     assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubOrg"}, ""]}]} in asserted

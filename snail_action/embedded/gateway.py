@@ -45,6 +45,7 @@ ROUTES: dict[str, frozenset[str]] = {
     "/images/{proxy+}": frozenset({"GET", "PUT", "DELETE"}),
     "/images": frozenset({"GET"}),
     "/uploads": frozenset({"POST"}),
+    "/files/{proxy+}": frozenset({"GET"}),
 }
 
 Handler = Callable[[dict[str, Any]], Mapping[str, Any]]
