@@ -19,7 +19,8 @@ KINDS = ("raw", "sg", "md", "lg")
 CLOUDFRONT_TYPES = {"AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl",
                     "AWS::CloudFront::Function", "AWS::CloudFront::CachePolicy"}
 DOMAIN = {"DeliveryDomainName": "images.example.com",
-          "DeliveryCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"}
+          "DeliveryCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+                                    "0a1b2c3d-4e5f-6789-abcd-ef0123456789"}
 
 
 def config(stack: Stack) -> dict:
