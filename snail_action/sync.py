@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import requests
 
 from .client import AUTH_REFUSED_STATUSES, NOT_SENT, ApiClient, ApiError, ApiResponse, RetryPolicy
+from .delivery_links import finish_extras, urls_of
 from .model import Operation, Plan
 from .report import (
     Console,
@@ -106,10 +107,10 @@ def _registration_result(op: Operation, resp: ApiResponse) -> Result:
         return Result(op.op, op.path, "failed", resp.status, key,
                       str(body.get("error_message") or body.get("message") or "processing failed"))
     if body.get("unchanged"):
-        return Result(op.op, op.path, "unchanged", resp.status, key, "")
+        return Result(op.op, op.path, "unchanged", resp.status, key, "", urls_of(body) or None)
     if status == "completed":
         note = "duplicate content" if body.get("duplicate") else ""
-        return Result(op.op, op.path, "completed", resp.status, key, note)
+        return Result(op.op, op.path, "completed", resp.status, key, note, urls_of(body) or None)
     return Result(op.op, op.path, "failed", resp.status, key, f"unexpected registration status {status!r}")
 
 
@@ -336,10 +337,12 @@ def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> in
         results_path = Path(name)
     if results_path is not None:
         write_results(results_path, report)
+    url_outputs, url_table = finish_extras(report, results_path)
     if env.get("GITHUB_OUTPUT"):
-        write_outputs(Path(env["GITHUB_OUTPUT"]), outputs_for(report, results_path))
+        write_outputs(Path(env["GITHUB_OUTPUT"]), {**outputs_for(report, results_path), **url_outputs})
     if env.get("GITHUB_STEP_SUMMARY"):
-        append_summary(Path(env["GITHUB_STEP_SUMMARY"]), _scrub(summary_markdown(report), settings.api_key))
+        append_summary(Path(env["GITHUB_STEP_SUMMARY"]),
+                       _scrub(summary_markdown(report) + url_table, settings.api_key))
     return 0 if report.ok else 1
 
 

@@ -129,3 +129,33 @@ def test_a_path_that_is_not_a_repository_path_is_404_not_an_error(eb):
     for path in ("/raw/a/../b.png", "/md//x.png"):
         got = requests.get(f"{eb.delivery_url}{path}", allow_redirects=False, timeout=30)
         assert got.status_code == 404, path
+
+
+def test_a_sync_writes_the_urls_file_results_urls_and_a_summary_with_links(git_repo: GitRepo, eb, tmp_path):
+    import json
+    import re
+
+    from snail_action.sync import run_sync
+
+    pics = {"gallery/a b.png": image_bytes("PNG", seed=51), "gallery/c.jpg": image_bytes("JPEG", seed=52)}
+    for path, data in pics.items():
+        git_repo.write(path, data)
+    after = git_repo.commit()
+    out, summary, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "results.json"
+    settings = Settings(repo=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, before="0" * 40, after=after,
+                        results_file=results)
+    assert run_sync(None, settings, env={"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)},
+                    options=OPTS) == 0
+    outputs = {m[0]: m[2] for m in re.findall(r"^(\w+)<<(\S+)\n(.*?)\n\2$", out.read_text(), re.M | re.S)}
+    urls = json.loads(open(outputs["urls"], encoding="utf-8").read())
+    assert set(urls) == set(pics)
+    for path, data in pics.items():
+        assert set(urls[path]) == set(KINDS)
+        assert requests.get(urls[path]["raw"]["url"], timeout=30).content == data
+        assert requests.get(urls[path]["raw"]["path_url"], timeout=30).content == data
+    by_path = {r["path"]: r.get("urls") for r in json.loads(results.read_text())["results"]}
+    assert by_path == urls
+    md = summary.read_text()
+    assert "#### Images" in md
+    assert f"| [raw]({urls['gallery/c.jpg']['raw']['url']}) |" in md
+    assert "<img" not in md  # thumbnails only for https URLs, which GitHub can show; the local port is http
