@@ -64,7 +64,7 @@ def test_human_size(n, text):
     assert human_size(n) == text
 
 
-def test_delivery_urls_are_listed_as_links_and_a_hostile_url_stays_text(tmp_path):
+def test_https_delivery_urls_are_links_and_other_urls_stay_text(tmp_path):
     rec = record("a.png", "u.png")
     rec["images"]["lg"]["url"] = "https://cdn.example/images/lg/u.png"
     rec["images"]["md"]["url"] = 'javascript:alert("x")'
@@ -72,3 +72,5 @@ def test_delivery_urls_are_listed_as_links_and_a_hostile_url_stays_text(tmp_path
     assert '<dt>lg url</dt><dd><a href="https://cdn.example/images/lg/u.png">' in page
     assert "<dt>md url</dt><dd>javascript:alert(&#34;x&#34;)</dd>" in page
     assert "raw url" not in page  # no delivery domain for that one: no row
+    rec["images"]["sg"]["url"] = "http://127.0.0.1:9/images/sg/u.png"  # the demo's port, gone after the run
+    assert "<dd>http://127.0.0.1:9/images/sg/u.png</dd>" in render(collect([rec], lambda k: b"", tmp_path), title="t")

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from snail_backend.naming import INCOMING_PREFIX
 
+from .delivery_fetch import DeliveryFetch
 from .folder import DemoError, prepare_out
 from .sample_repo import LARGE_MIN_BYTES, Push, SampleRepo, build_sample_repo
 from .tui import Indented, Ui
@@ -296,18 +297,19 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         page = out / "gallery.html"
         catalog = {p: _catalog_items(eb.dynamodb, eb.table, p) for p in records}
 
-        def read(key: str) -> bytes:
-            return eb.s3.get_object(Bucket=eb.bucket, Key=key)["Body"].read()
-
-        entries = gallery.collect(records.values(), read, gallery.files_dir_for(page), catalog)
+        fetch = DeliveryFetch(records)
+        entries = gallery.collect(records.values(), fetch.read, gallery.files_dir_for(page), catalog)
         shown = sum(1 for e in entries for r in e.renditions if r.href)
         checks.append(Check("the gallery shows every rendition", shown == 4 * len(records),
                             f"{shown} of {4 * len(records)}"))
+        checks.append(Check("the gallery loaded every image through its delivery URL, cached immutable",
+                            fetch.fetched == shown and not fetch.problems, "; ".join(fetch.problems[:5]),
+                            f"{fetch.fetched} objects from {eb.delivery_url}"))
         # Written after the last check, so the page's count is the one printed below.
         gallery.write_page(
             page, entries, title="snail-images demo gallery",
-            subtitle="Every registered image: the original and its sg, md and lg variants, read back from the "
-                     "local S3 bucket and drawn to one scale per card. Click one to see it at full size.",
+            subtitle="Every registered image: the original and its sg, md and lg variants, fetched through the "
+                     "delivery URLs the API gave and drawn to one scale per card. Click one to see it at full size.",
             facts={"images": str(len(records)), "objects in bucket": str(len(_stored_keys(eb.s3, eb.bucket))),
                    "pushes": str(len(repo.pushes)), "checks passed": f"{sum(c.ok for c in checks)}/{len(checks)}"},
             footer="Made by `snail-images demo`. Sizes are bytes as stored.")
