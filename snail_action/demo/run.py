@@ -305,6 +305,10 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         checks.append(Check("the gallery loaded every image through its delivery URL, cached immutable",
                             fetch.fetched == shown and not fetch.problems, "; ".join(fetch.problems[:5]),
                             f"{fetch.fetched} objects from {eb.delivery_url}"))
+        for c in checks[-2:]:
+            ui.line(f"  {ui.mark(c.ok)} {c.name}")
+            if not c.ok or c.info:
+                ui.line("      " + (ui.dim(c.info) if c.ok else c.detail))
         # Written after the last check, so the page's count is the one printed below.
         gallery.write_page(
             page, entries, title="snail-images demo gallery",
