@@ -11,7 +11,7 @@ STACK_NAME ?= snail-images
 ARTIFACT_BUCKET ?=
 ARTIFACT_PREFIX ?= snail-images
 
-# Template parameters (see the README's parameter table).
+# Template parameters (see the parameter table in docs/deploying.md).
 AUTH_MODE ?=
 STAGE_NAME ?=
 THROTTLE_RATE_LIMIT ?=

@@ -27,10 +27,12 @@ def _plain_url(value: Any) -> str | None:
 
 def urls_of(body: dict[str, Any]) -> dict[str, dict[str, str]]:
     """{kind: {"url": ..., "path_url": ...}} from a registration answer; {} when it has no delivery URLs."""
-    images = body.get("images") if isinstance(body.get("images"), dict) else {}
+    raw_images = body.get("images")
+    images: dict[str, Any] = raw_images if isinstance(raw_images, dict) else {}
     out: dict[str, dict[str, str]] = {}
     for kind in KINDS:
-        info = images.get(kind) if isinstance(images.get(kind), dict) else {}
+        raw_info = images.get(kind)
+        info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
         found = {name: url for name in ("url", "path_url") if (url := _plain_url(info.get(name)))}
         if "url" in found:
             out[kind] = found

@@ -68,7 +68,7 @@ class GitRunner:
     def run(self, *args: str) -> bytes:
         """stdout of `git args...`; raises git.GitCommandError when git fails."""
         # No credential prompt: a fetch that needs one fails with a clear error instead of hanging.
-        return self.repo.git.execute(  # type: ignore[return-value]
+        return self.repo.git.execute(
             ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False, env=_NO_PROMPT)
 
     def try_run(self, *args: str) -> bytes | None:
@@ -202,7 +202,7 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         return Range(gone, gone, f"{source} (branch deleted)")
     after = _ensure(runner, after_rev or "HEAD", "after", log)
 
-    if settings.all_files:
+    if settings.all:
         return Range(None, after, "--all")
 
     if settings.before is not None:

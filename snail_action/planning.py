@@ -12,12 +12,11 @@ that into the images of the tree at `after`. Every rule below follows from that:
 - A changed non-image is rejected (on-non-image=fail, the default), listed as a warning (warn),
   or skipped (ignore). README*, LICENSE*, .gitignore, .gitattributes, .gitmodules and .github/**
   are always skipped as "ignored" when they are not images.
-- include/exclude globs decide what is in scope at all; see `compile_glob`.
+- include/exclude globs decide what is in scope at all, read as git reads a .gitignore; see `globs.py`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -29,6 +28,7 @@ from snail_backend.validation import LFS_POINTER_REASON
 from .blobs import BlobNotFound, digest_blobs
 from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
 from .gitrange import GitRunner, Range, git_error_line, note_to_stderr, resolve_range
+from .globs import Globs
 from .model import Finding, Operation, Plan
 from .settings import Settings, SettingsError
 
@@ -37,70 +37,6 @@ LFS_POINTER_MAX = 1024  # the LFS spec keeps pointer files below 1024 bytes
 LFS_REASON = LFS_POINTER_REASON  # the planner's rejection and the backend's refusal say the same
 NOT_UTF8_REASON = "file name is not valid UTF-8: rename it (the API sends names as UTF-8)"
 REGULAR_MODES = frozenset({"100644", "100755", "100664"})
-
-
-# ---------------------------------------------------------------- globs
-
-
-def _segment_regex(seg: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(seg)
-    while i < n:
-        c = seg[i]
-        if c == "*":
-            while i + 1 < n and seg[i + 1] == "*":  # "**" inside a segment is an ordinary "*"
-                i += 1
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = i + 1
-            if j < n and seg[j] in "!^":
-                j += 1
-            if j < n and seg[j] == "]":
-                j += 1
-            while j < n and seg[j] != "]":
-                j += 1
-            if j >= n:  # no closing bracket: a literal "["
-                out.append(re.escape(c))
-            else:
-                body = seg[i + 1:j]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("(?!/)[" + body.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
-
-
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """A glob over repository paths, in the spirit of .gitignore:
-
-    - `*` and `?` match within one path segment (never `/`); `[abc]`, `[!abc]` are classes;
-    - `**` as a whole segment matches any number of folders (`photos/**`, `**/thumbs/*.png`,
-      `a/**/b.png`), zero included;
-    - a pattern with no `/` matches the file name at any depth (`*.psd`, `README*`);
-      a pattern with a `/` matches the whole path from the repository root (`photos/*.png`);
-      a leading `/` anchors explicitly; a trailing `/` means everything below that folder.
-    Matching is case-sensitive, as git paths are.
-    """
-    p = pattern.strip()
-    anchored = p.startswith("/") or "/" in p.rstrip("/")
-    p = p.lstrip("/")
-    if p.endswith("/"):
-        p += "**"
-    segments = p.split("/")
-    parts: list[str] = []
-    for idx, seg in enumerate(segments):
-        last = idx == len(segments) - 1
-        if seg == "**":
-            parts.append(".*" if last else "(?:.*/)?")
-        else:
-            parts.append(_segment_regex(seg) + ("" if last else "/"))
-    prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(prefix + "".join(parts), re.DOTALL)
 
 
 def _default_ignored(path: str) -> bool:
@@ -120,12 +56,12 @@ class Policy:
     on_non_image: str = "fail"  # fail | warn | ignore
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    _include_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
-    _exclude_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
+    _include: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
+    _exclude: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_include_re", tuple(compile_glob(g) for g in self.include))
-        object.__setattr__(self, "_exclude_re", tuple(compile_glob(g) for g in self.exclude))
+        object.__setattr__(self, "_include", Globs(self.include))
+        object.__setattr__(self, "_exclude", Globs(self.exclude))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -133,9 +69,9 @@ class Policy:
 
     def out_of_scope(self, path: str) -> str | None:
         """Why `path` is outside the synced set, or None when it is inside."""
-        if any(r.fullmatch(path) for r in self._exclude_re):
+        if self._exclude.matches(path):
             return "excluded"
-        if self._include_re and not any(r.fullmatch(path) for r in self._include_re):
+        if self._include and not self._include.matches(path):
             return "not included"
         return None
 

@@ -1,5 +1,5 @@
 """What a sync tells people and machines: progress lines, GitHub workflow commands, step outputs,
-the job summary table and the results JSON (contracts section 1, `sync --results`).
+the job summary table and the results JSON (docs/action.md, "Results JSON"; `sync --results`).
 
 Pure formatting plus small writers that take the file path or stream they write to.
 """
@@ -34,8 +34,8 @@ class Result:
     urls: dict[str, dict[str, str]] | None = None  # kind -> url, path_url: with a delivery domain (delivery_links)
 
     def to_json(self) -> dict[str, Any]:
-        out = {"op": self.op, "path": self.path, "outcome": self.outcome, "http_status": self.http_status,
-               "stored_key": self.stored_key, "message": self.message}
+        out: dict[str, Any] = {"op": self.op, "path": self.path, "outcome": self.outcome,
+                               "http_status": self.http_status, "stored_key": self.stored_key, "message": self.message}
         if self.urls:
             out["urls"] = self.urls
         return out

@@ -92,10 +92,15 @@ def reconcile_operations(plan: Plan, catalog: Iterable[Mapping[str, Any]],
 
 # -- applying one operation ------------------------------------------------------------------------
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from an answer, or {} when the answer has something else there."""
+    return value if isinstance(value, dict) else {}
+
+
 def _registration_result(op: Operation, resp: ApiResponse) -> Result:
     body = resp.fields
-    images = body.get("images") if isinstance(body.get("images"), dict) else {}
-    raw = images.get("raw") if isinstance(images.get("raw"), dict) else {}
+    images = _object(body.get("images"))
+    raw = _object(images.get("raw"))
     key = raw.get("key")
     if not resp.ok:
         return Result(op.op, op.path, "failed", resp.status, None, resp.error_message)
@@ -158,7 +163,7 @@ class _Applier:
             url, method = body.get("url"), body.get("method") or "PUT"
             if not isinstance(url, str):
                 return Result("put", op.path, "failed", up.status, None, "upload request answered without a URL")
-            headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
+            headers = _object(body.get("headers"))
             sent = self.client.upload_presigned(url, method, headers, data)
             if sent.ok:
                 return self._wait(op)
@@ -215,7 +220,7 @@ def _make_client(settings: Settings, session: requests.Session | None, options: 
     def on_retry(what: str, why: str) -> None:
         console.line(f"  retrying {what}: {why}")
 
-    return ApiClient(settings.api_url, api_key=settings.api_key, sign_aws=settings.sign_aws,
+    return ApiClient(settings.api_url, api_key=settings.api_key, sign_aws=settings.aws_sign,
                      region=settings.aws_region, session=session, pool_size=settings.concurrency,
                      retry=options.retry, on_retry=on_retry)
 
@@ -232,18 +237,19 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
     mode = settings.mode
     dry = settings.dry_run or mode == "check"
     if (not dry and (settings.event_name or "").startswith("pull_request") and settings.before is None
-            and settings.after is None and not settings.all_files):
+            and settings.after is None and not settings.all):
         # The range would be the pull request's own, not yet merged changes: sending them would put
         # images into the backend that the branch it mirrors does not have (and may never have).
         raise SettingsError(f"mode {mode} in a {settings.event_name} event would send the pull request's unmerged "
                             "changes: use mode check there (or give the range explicitly: before, after or --all)")
-    plan = build_plan(replace(settings, all_files=True) if mode == "reconcile" else settings)
+    plan = build_plan(replace(settings, all=True) if mode == "reconcile" else settings)
     report = SyncReport(mode=mode, before=None if mode == "reconcile" else plan.before, after=plan.after,
                         dry_run=dry, warnings=[(f.path, f.reason) for f in plan.warnings],
                         skipped=len(plan.skipped))
     client: ApiClient | None = None
     try:
-        deletes, puts, same = plan.deletes, plan.puts, []
+        same: list[Operation] = []
+        deletes, puts = plan.deletes, plan.puts
         if mode == "reconcile":
             client = _make_client(settings, session, options, console)
             with console.group("Reading the backend catalog"):
@@ -328,7 +334,7 @@ def _run_all(console: Console, counter: _Counter, title: str, fn: Callable[[Oper
 
 def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> int:
     """Results file, step outputs and job summary; then the exit status."""
-    results_path = settings.results_file
+    results_path = settings.results
     if results_path is None and env.get("GITHUB_OUTPUT") and env.get("RUNNER_TEMP"):
         # A file of its own for each run: a job may use the action several times (a sync, then a
         # reconcile), and each step's `results` output must still point at that step's results.

@@ -115,6 +115,7 @@ def _run(world: World, scenario: str, fail_at: int | None, after: bool) -> tuple
 
 @pytest.mark.parametrize("after", [False, True], ids=["fails_before", "reply_lost"])
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.slow
 def test_a_failure_at_any_step_is_repaired_by_a_retry(scenario: str, after: bool) -> None:
     with mock_aws():
         world = World(sizes="sg=8,md=16,lg=24")

@@ -325,6 +325,7 @@ def test_s3_event_with_a_wrong_digest_registers_nothing_and_get_says_failed(worl
     assert world.delete("a.png")[1]["deleted"] == 4 and world.get("a.png")[0] == 404
 
 
+@pytest.mark.slow
 def test_s3_event_refusal_is_shown_over_an_older_registration_until_deleted(world: World) -> None:
     world.put("a.png", PNG)  # issued now: a refusal must be newer to show
     text = b"not an image at all"
@@ -373,6 +374,7 @@ def test_presign_refuses_bad_requests(world: World, body: dict, status: int) -> 
     assert call(world.backend, uploads_event(body))[0] == status
 
 
+@pytest.mark.slow
 def test_name_being_collected_makes_a_put_wait_then_take_over_after_the_lease(world: World) -> None:
     now = [1000.0]
     backend = world.make_backend(clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s),

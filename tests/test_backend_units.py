@@ -67,6 +67,7 @@ def test_names_refuse_a_malformed_digest() -> None:
         naming.stored_name("../../etc", "png")
 
 
+@pytest.mark.slow
 def test_handlers_create_no_client_at_import_and_one_backend_per_container(monkeypatch) -> None:
     import snail_backend.handlers as handlers
 

@@ -143,7 +143,7 @@ def test_a_sync_writes_the_urls_file_results_urls_and_a_summary_with_links(git_r
     after = git_repo.commit()
     out, summary, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "results.json"
     settings = Settings(repo=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, before="0" * 40, after=after,
-                        results_file=results)
+                        results=results)
     assert run_sync(None, settings, env={"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)},
                     options=OPTS) == 0
     outputs = {m[0]: m[2] for m in re.findall(r"^(\w+)<<(\S+)\n(.*?)\n\2$", out.read_text(), re.M | re.S)}

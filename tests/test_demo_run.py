@@ -58,6 +58,7 @@ def demo(tmp_path_factory):
     return code, out, printed.getvalue()
 
 
+@pytest.mark.slow
 def test_demo_exits_0_with_every_expected_outcome(demo, capsys):
     code, out, _ = demo
     assert code == 0, (out / "backend.log").read_text()

@@ -81,6 +81,7 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
+@pytest.mark.slow
 def test_pushes_synced_with_the_cli_leave_catalog_and_bucket_equal_to_the_repository(git_repo: GitRepo, clean_env,
                                                                                      tmp_path):
     big = image_bytes("WEBP", size=(300, 200), seed=7, lossless=True)
@@ -132,6 +133,7 @@ def test_pushes_synced_with_the_cli_leave_catalog_and_bucket_equal_to_the_reposi
         assert not [k for k in bucket_keys(eb.s3, eb.bucket) if k.startswith("images/incoming/")]
 
 
+@pytest.mark.slow
 def test_direct_put_over_the_lambda_event_limit_is_refused_by_the_gateway(clean_env):
     body = image_bytes("PNG", size=(8, 8)) + b"\0" * (5 * 1024 * 1024)  # base64 of it exceeds 6 MiB
     with EmbeddedBackend() as eb:
@@ -144,6 +146,7 @@ def test_direct_put_over_the_lambda_event_limit_is_refused_by_the_gateway(clean_
         assert bucket_keys(eb.s3, eb.bucket) == set()
 
 
+@pytest.mark.slow
 def test_sync_as_a_process_into_serve_as_a_process(git_repo: GitRepo, tmp_path):
     ready = tmp_path / "ready.json"
     env = {k: v for k, v in os.environ.items() if k not in GITHUB_VARS}
@@ -176,6 +179,7 @@ def test_sync_as_a_process_into_serve_as_a_process(git_repo: GitRepo, tmp_path):
     assert serve.returncode == 0, err
 
 
+@pytest.mark.slow
 def test_concurrent_puts_and_deletes_of_shared_content_keep_the_invariants(git_repo: GitRepo, clean_env):
     # 24 paths over 4 distinct images, sent 16 at a time: the registrations race for the same objects.
     contents = [image_bytes("PNG", size=(40, 30), seed=s) for s in range(4)]
@@ -199,6 +203,7 @@ def test_concurrent_puts_and_deletes_of_shared_content_keep_the_invariants(git_r
         assert len({kinds["raw"]["StoredKey"] for kinds in live.values()}) == 1
 
 
+@pytest.mark.slow
 def test_a_file_over_the_gateways_10_mib_goes_through_the_presigned_path_with_the_default_limit(
         git_repo: GitRepo, clean_env, tmp_path):
     import io

@@ -30,6 +30,7 @@ def _copy_sources(dest: Path) -> None:
     shutil.copy2(TEMPLATE, dest / "cloudformation" / "template.yaml")
 
 
+@pytest.mark.slow
 def test_a_built_package_carries_the_template_and_serve_runs_from_it(tmp_path):
     src, lib, work = tmp_path / "src", tmp_path / "lib", tmp_path / "elsewhere"
     src.mkdir()

@@ -165,6 +165,7 @@ def test_jpeg_variants_keep_the_originals_quality_subsampling_and_icc_profile() 
     assert md.info.get("icc_profile") == icc
 
 
+@pytest.mark.slow
 def test_jpeg_is_decoded_at_a_reduced_scale_still_at_least_the_largest_variant() -> None:
     data = image_bytes("JPEG", (2400, 1600))
     im, fmt, hints = decode(data, 320)

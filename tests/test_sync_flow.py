@@ -232,7 +232,7 @@ def test_run_sync_writes_outputs_summary_and_results(history, api, tmp_path, cap
     api.catalog["old name.png"] = {"hash": "3" * 64, "status": "completed"}
     out, summ, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "r" / "results.json"
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summ)}
-    code = run_sync(None, settings_for(repo, api, before=before, after=after, results_file=results), env=env)
+    code = run_sync(None, settings_for(repo, api, before=before, after=after, results=results), env=env)
     assert code == 0
     outputs = {m[0]: m[2] for m in re.findall(r"^(\w+)<<(\S+)\n(.*?)\n\2$", out.read_text(), re.M | re.S)}
     assert outputs == {"put": "3", "deleted": "1", "unchanged": "1", "failed": "0", "rejected": "0",
@@ -266,7 +266,7 @@ def test_api_key_is_never_printed_even_when_the_server_echoes_it(git_repo, api, 
     api.fail["a.png"] = (400, {"error": "bad_request", "message": f"key {KEY} is not allowed"})
     out, summ, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "results.json"
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summ)}
-    s = settings_for(git_repo, api, before=before, after=after, results_file=results, github_actions=True)
+    s = settings_for(git_repo, api, before=before, after=after, results=results, github_actions=True)
     assert run_sync(None, s, env=env) == 1
     captured = capsys.readouterr()
     first, rest = captured.out.split("\n", 1)
@@ -330,7 +330,7 @@ def test_unusual_names_reach_the_api_intact(git_repo, api):
 def test_results_file_is_valid_json_for_a_dry_run(history, tmp_path):
     repo, before, after = history
     results = tmp_path / "results.json"
-    code = run_sync(None, Settings(repo=repo.path, before=before, after=after, dry_run=True, results_file=results),
+    code = run_sync(None, Settings(repo=repo.path, before=before, after=after, dry_run=True, results=results),
                     env={})
     assert code == 0
     data = json.loads(Path(results).read_text())
@@ -467,7 +467,7 @@ def test_a_sync_in_a_pull_request_event_is_refused_before_sending_anything(histo
     assert {r.outcome for r in run(settings_for(repo, api, event_name=event, event_path=path,
                                                 dry_run=True))[0].results} == {"planned"}
     assert run(settings_for(repo, api, event_name=event, before=before, after=after))[0].ok
-    assert run(settings_for(repo, api, event_name=event, after=after, all_files=True))[0].ok
+    assert run(settings_for(repo, api, event_name=event, after=after, all=True))[0].ok
 
 
 def test_annotations_name_files_relative_to_the_workspace(git_repo, api, tmp_path):

@@ -27,6 +27,7 @@ from moto.cloudformation.parsing import get_model_map
 from helpers import fake_aws_environment
 from snail_action.cfn_template import load_template
 from snail_backend.config import ENVIRONMENT_VARIABLES, BackendConfig
+from snail_backend.routes import ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -230,16 +231,15 @@ def test_api_routes_reach_their_functions_and_need_key_and_signature_in_both_mod
         for verb, method in resource.get("resourceMethods", {}).items():
             routes[(resource["path"], verb)] = method
     function = "arn:aws:lambda:{}:{}:function:{}".format(REGION, ACCOUNT, "{}")
-    expected = {("/images/{proxy+}", "PUT"): "PicsInsert", ("/images/{proxy+}", "GET"): "PicsInsert",
-                ("/images", "GET"): "PicsInsert", ("/uploads", "POST"): "PicsInsert",
-                ("/images/{proxy+}", "DELETE"): "PicsDelete"}
-    assert set(routes) == set(expected) | {("/files/{proxy+}", "GET")}
-    by_path = routes[("/files/{proxy+}", "GET")]  # the delivery's by-path redirect: open, to the insert function
-    assert (by_path["authorizationType"], by_path["apiKeyRequired"]) == ("NONE", False)
-    assert function.format("PicsInsert") in by_path["methodIntegration"]["uri"]
+    named = {"InsertFunction": "PicsInsert", "DeleteFunction": "PicsDelete"}  # the custom stack's names
+    expected = {(r.resource, r.method): named[r.function] for r in ROUTES}
+    assert set(routes) == set(expected)
+    open_routes = {(r.resource, r.method) for r in ROUTES if r.open}  # the delivery's by-path redirect
+    assert open_routes == {("/files/{proxy+}", "GET")}
     for route, target in expected.items():
         method = routes[route]
-        assert (method["authorizationType"], method["apiKeyRequired"]) == ("AWS_IAM", True), route
+        want = ("NONE", False) if route in open_routes else ("AWS_IAM", True)
+        assert (method["authorizationType"], method["apiKeyRequired"]) == want, route
         assert method["methodIntegration"]["type"] == "AWS_PROXY"
         assert function.format(target) in method["methodIntegration"]["uri"]
 

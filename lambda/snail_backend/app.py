@@ -23,20 +23,11 @@ from . import delivery
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path
-from .http import (
-    MAX_DIRECT_BODY,
-    ROUTE_FILES,
-    ROUTE_ITEM,
-    ROUTE_LIST,
-    ROUTE_UPLOADS,
-    HttpError,
-    Request,
-    json_response,
-    parse_event,
-)
+from .http import MAX_DIRECT_BODY, HttpError, Request, json_response, parse_event
 from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
+from .routes import RESOURCES, ROUTE_FILES, ROUTE_LIST, ROUTE_UPLOADS
 from .storage import Storage
 from .validation import ImageInfo, InvalidImage, validate_image
 
@@ -86,13 +77,11 @@ class Backend:
         return response
 
     def _route(self, req: Request) -> dict[str, Any]:
-        allowed = {ROUTE_ITEM: ("PUT", "GET", "DELETE"), ROUTE_LIST: ("GET",), ROUTE_UPLOADS: ("POST",),
-                   ROUTE_FILES: ("GET",)}
-        if req.route not in allowed:
-            raise HttpError(404, "not_found", "no such route: use /images/{path}, /images or /uploads")
-        if req.method not in allowed[req.route]:
+        if req.route not in RESOURCES:
+            raise HttpError(404, "not_found", f"no such route: use one of {', '.join(sorted(RESOURCES))}")
+        if req.method not in RESOURCES[req.route]:
             raise HttpError(405, "method_not_allowed", f"{req.method} is not allowed here",
-                            allowed=list(allowed[req.route]))
+                            allowed=sorted(RESOURCES[req.route]))
         if req.route == ROUTE_LIST:
             return self._list(req)
         if req.route == ROUTE_UPLOADS:
@@ -140,6 +129,13 @@ class Backend:
         claimed = (req.header("x-content-sha256") or "").strip()
         if not _HEX64.fullmatch(claimed):
             raise HttpError(400, "bad_request", "the x-content-sha256 header is missing or not 64 hex digits")
+        if claimed.lower() != digest and not req.base64:
+            # API Gateway passes a body on as bytes only for the API's binary media types (image/*);
+            # any other Content-Type turns it into UTF-8 text and the image's bytes are lost on the way.
+            sent = f"Content-Type {req.header('content-type')!r}" if req.header("content-type") else "no Content-Type"
+            raise HttpError(415, "unsupported_media_type",
+                            f"{path}: the request has {sent}, so its body reached the backend as text and not as "
+                            f"the file's bytes: send the file with Content-Type {fmt.content_type}")
         if claimed.lower() != digest:
             raise HttpError(400, "digest_mismatch", f"{path}: the body's SHA-256 is {digest}, the header says "
                                                     f"{claimed.lower()}: the upload was damaged, send it again")

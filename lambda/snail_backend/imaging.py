@@ -7,7 +7,7 @@ How it stays fast and small (numbers in bench/resize_bench.py):
   full-size pixels are dropped as soon as `lg` exists;
 - `resize(..., reducing_gap=...)` lets Pillow box-reduce by an integer factor first and run the
   expensive filter on the rest only; the filter was picked by measuring PSNR against a
-  full-decode LANCZOS reference (see the README's image section);
+  full-decode LANCZOS reference (see docs/imaging.md);
 - EXIF orientation is applied to the (small) largest variant, not to the full-size image.
 
 Behaviour: never enlarge; fit within the longest-side size keeping the aspect ratio; keep the

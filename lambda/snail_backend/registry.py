@@ -1,6 +1,6 @@
 """Registrations: the insert and delete algorithms that keep the catalog invariants.
 
-Invariants (contracts.md section 3) and how they are kept:
+Invariants and how they are kept (the section of that name in docs/contracts.md):
 - one live registration per path: a per-path head item, replaced only under a condition on its
   generation (`Gen`), in the same transaction that writes or deletes the path's rows;
 - an object exists while a live registration uses it: a reference item per stored name counts the
@@ -104,7 +104,7 @@ class Registry:
         while True:
             head = self.catalog.get_head(req.path)
             live = head is not None and head["State"] != DELETED
-            if live:
+            if live and head is not None:
                 self._finish_collections(head)  # leftovers of an interrupted earlier request
                 if head["Hash"] == req.sha256 and head["Ext"] == req.extension:
                     if head["State"] == COMPLETED:
@@ -292,7 +292,7 @@ class Registry:
                 self._backoff(deadline)
                 continue
             removed = 0
-            if tomb is not None:
+            if tomb is not None and token:
                 removed, _ = self._finish_collections(tomb, {head["Name"]: token})
                 self._drop_tombstone(tomb)
             return DeleteResult(len(head.get("Rows", [])), removed)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from snail_backend.naming import INCOMING_PREFIX
 
@@ -87,7 +87,7 @@ def _sync_push(ui: Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: Any
         ui.line(f"  commit {sha[:7]} {subject}")
     settings = Settings(repo=repo.path, before=push.before, after=push.after, api_url=eb.api_url,
                         api_key=eb.api_key, concurrency=8)
-    report = sync(settings, out=Indented(ui),
+    report = sync(settings, out=cast(TextIO, Indented(ui)),
                   options=replace(SyncOptions(), poll_interval=0.1, poll_max_interval=0.5, poll_timeout=120))
     got = {r.path: r.outcome for r in report.results}
     checks = []

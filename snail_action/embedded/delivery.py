@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from snail_backend.http import ROUTE_FILES
 from snail_backend.naming import IMAGE_TYPES
+from snail_backend.routes import ROUTE_FILES
 
-from .gateway import build_event, proxy_reply
+from .events import proxy_event
+from .gateway import proxy_reply
 
 # Names the backend makes: hex digits, '-', '.', an extension. Nothing else is looked up in the bucket.
 _OBJECT = re.compile(r"/images/(raw|sg|md|lg)/([A-Za-z0-9][A-Za-z0-9_-]*\.[a-z]{3,4})")
@@ -103,11 +104,16 @@ class Delivery:
         return 200, headers, obj["Body"].read()
 
     def _by_path(self, kind: str, rest: str, source_ip: str) -> Reply:
-        assert kind in IMAGE_TYPES
-        event = build_event(method="GET", raw_path=f"/files/{kind}/{rest}", query="", headers=[], body=None,
-                            resource=ROUTE_FILES, path_params={"proxy": f"{kind}/{rest}"}, binary_media_types=(),
-                            source_ip=source_ip, stage="delivery", request_id=str(uuid.uuid4()))
-        reply = proxy_reply(self.handler(event))  # type: ignore[misc]
+        if kind not in IMAGE_TYPES or self.handler is None:
+            return _text(404, "not found")
+        try:
+            event = proxy_event(method="GET", raw_path=f"/files/{kind}/{rest}", query="", headers=[], body=None,
+                                resource=ROUTE_FILES, path_params={"proxy": f"{kind}/{rest}"},
+                                binary_media_types=(), source_ip=source_ip, stage="delivery",
+                                request_id=str(uuid.uuid4()))
+        except UnicodeDecodeError:  # a percent-encoded path that is not UTF-8: no repository path
+            return _text(404, "not found")
+        reply = proxy_reply(self.handler(event))
         return reply.status, list(reply.headers), reply.body
 
     def start(self) -> None:

@@ -12,40 +12,15 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any, TextIO
-from urllib.parse import quote_plus
 
 from snail_backend.naming import INCOMING_PREFIX
 
+from .events import s3_event
+
 ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
-
-
-def s3_event(*, bucket: str, key: str, size: int, etag: str, region: str, sequencer: int,
-             event_name: str = "ObjectCreated:Put", now: datetime | None = None) -> dict[str, Any]:
-    """An S3 notification event with one record, as S3 builds it (the key URL-encoded, spaces as '+')."""
-    now = now or datetime.now(UTC)
-    return {"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": region,
-        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-        "eventName": event_name,
-        "userIdentity": {"principalId": "AWS:LOCAL"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
-                             "x-amz-id-2": uuid.uuid4().hex},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "snail-incoming",
-            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "LOCAL"}, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"'),
-                       "sequencer": f"{sequencer:016X}"},
-        },
-    }]}
 
 
 class IncomingWatcher:
@@ -101,7 +76,7 @@ class IncomingWatcher:
             return self._poll()
 
     def _poll(self) -> int:
-        listed: set[tuple[str, str]] = set()
+        listed: set[tuple[str, str, str]] = set()
         fresh: list[dict[str, Any]] = []
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=self._prefix):
             for obj in page.get("Contents", []):

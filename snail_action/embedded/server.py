@@ -24,7 +24,7 @@ from snail_backend.config import ENVIRONMENT_VARIABLES, ConfigError
 from ..cfn_template import load_template
 from . import aws, definitions
 from .delivery import Delivery
-from .gateway import Gateway
+from .http_server import Gateway
 from .incoming import IncomingWatcher
 
 BackendFactory = Callable[[Mapping[str, str], Any, Any], Any]
@@ -131,7 +131,6 @@ class EmbeddedBackend:
                                 binary_media_types=definitions.binary_media_types(template),
                                 stage=definitions.stage_name(template),
                                 responses=definitions.gateway_responses(template),
-                                routes=definitions.routes(template),
                                 access_log=self._access_log, error_log=self._error_log)
         self._gateway.start()
         self.api_url = _reachable(f"http://{self.host}:{self._gateway.port}", self.host)
