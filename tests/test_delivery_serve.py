@@ -159,3 +159,10 @@ def test_a_sync_writes_the_urls_file_results_urls_and_a_summary_with_links(git_r
     assert "#### Images" in md
     assert f"| [raw]({urls['gallery/c.jpg']['raw']['url']}) |" in md
     assert "<img" not in md  # thumbnails only for https URLs, which GitHub can show; the local port is http
+
+
+def test_the_api_port_answers_the_open_by_path_route_without_a_key_and_nothing_else(eb):
+    put(eb, "open/k.png", image_bytes("PNG", seed=60), "image/png")
+    by_path = requests.get(f"{eb.api_url}/files/md/open/k.png", allow_redirects=False, timeout=30)
+    assert by_path.status_code == 302 and by_path.headers["Location"].startswith(f"{eb.delivery_url}/images/md/")
+    assert requests.get(f"{eb.api_url}/images/open/k.png", timeout=30).status_code == 403  # still needs the key
