@@ -34,6 +34,9 @@ DELETE_FUNCTION_NAME ?=
 INCOMING_FUNCTION_NAME ?=
 PILLOW_LAYER_ARN ?=
 LOG_RETENTION_DAYS ?=
+DELIVERY ?=
+DELIVERY_DOMAIN_NAME ?=
+DELIVERY_CERTIFICATE_ARN ?=
 
 CFN_TEMPLATE := cloudformation/template.yaml
 # The template with the API's Deployment named after the API's definition (api_deployment.py).
@@ -55,7 +58,8 @@ CFN_PARAMETER_MAP := \
 	INCOMING_EXPIRATION_DAYS:IncomingExpirationDays BUCKET_NAME_PREFIX:BucketNamePrefix \
 	TABLE_NAME:TableName INSERT_FUNCTION_NAME:InsertFunctionName DELETE_FUNCTION_NAME:DeleteFunctionName \
 	INCOMING_FUNCTION_NAME:IncomingFunctionName PILLOW_LAYER_ARN:PillowLayerArn \
-	LOG_RETENTION_DAYS:LogRetentionDays
+	LOG_RETENTION_DAYS:LogRetentionDays DELIVERY:Delivery DELIVERY_DOMAIN_NAME:DeliveryDomainName \
+	DELIVERY_CERTIFICATE_ARN:DeliveryCertificateArn
 CFN_PARAMETERS := $(strip $(foreach pair,$(CFN_PARAMETER_MAP),$(if $($(word 1,$(subst :, ,$(pair)))),\
 	'$(word 2,$(subst :, ,$(pair)))=$($(word 1,$(subst :, ,$(pair))))')))
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .client import ApiClient, ApiError, ApiResponse
+from .delivery_links import urls_of
 from .model import Operation
 from .report import Result
 from .settings import Settings
@@ -40,10 +41,10 @@ def _registration_result(op: Operation, resp: ApiResponse) -> Result:
         return Result(op.op, op.path, "failed", resp.status, key,
                       str(body.get("error_message") or body.get("message") or "processing failed"))
     if body.get("unchanged"):
-        return Result(op.op, op.path, "unchanged", resp.status, key, "")
+        return Result(op.op, op.path, "unchanged", resp.status, key, "", urls_of(body) or None)
     if status == "completed":
         note = "duplicate content" if body.get("duplicate") else ""
-        return Result(op.op, op.path, "completed", resp.status, key, note)
+        return Result(op.op, op.path, "completed", resp.status, key, note, urls_of(body) or None)
     return Result(op.op, op.path, "failed", resp.status, key, f"unexpected registration status {status!r}")
 
 

@@ -111,7 +111,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_audit(args)
     if cmd == "demo":
-        from .demo import run_demo
+        from .demo.run import run_demo
 
         return run_demo(args)
     raise SettingsError(f"unknown command {cmd}")

@@ -31,10 +31,14 @@ class Result:
     http_status: int | None = None
     stored_key: str | None = None
     message: str = ""
+    urls: dict[str, dict[str, str]] | None = None  # kind -> url, path_url: with a delivery domain (delivery_links)
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "path": self.path, "outcome": self.outcome, "http_status": self.http_status,
-                "stored_key": self.stored_key, "message": self.message}
+        out: dict[str, Any] = {"op": self.op, "path": self.path, "outcome": self.outcome,
+                               "http_status": self.http_status, "stored_key": self.stored_key, "message": self.message}
+        if self.urls:
+            out["urls"] = self.urls
+        return out
 
     @property
     def is_failure(self) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .client import AUTH_REFUSED_STATUSES, ApiError
+from .delivery_links import finish_extras
 from .gitcmd import GitRunner
 from .marker import NoSyncRoute, marker_key, read_marker
 from .report import (
@@ -43,10 +44,12 @@ def finish(report: SyncReport, settings: Settings, env: Mapping[str, str]) -> in
         results_path = Path(name)
     if results_path is not None:
         write_results(results_path, report)
+    url_outputs, url_table = finish_extras(report, results_path)
     if env.get("GITHUB_OUTPUT"):
-        write_outputs(Path(env["GITHUB_OUTPUT"]), outputs_for(report, results_path))
+        write_outputs(Path(env["GITHUB_OUTPUT"]), {**outputs_for(report, results_path), **url_outputs})
     if env.get("GITHUB_STEP_SUMMARY"):
-        append_summary(Path(env["GITHUB_STEP_SUMMARY"]), scrub(summary_markdown(report), settings.api_key))
+        append_summary(Path(env["GITHUB_STEP_SUMMARY"]),
+                       scrub(summary_markdown(report) + url_table, settings.api_key))
     return 0 if report.ok else 1
 
 

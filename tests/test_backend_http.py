@@ -483,7 +483,7 @@ def test_a_forged_cursor_only_moves_within_the_registrations(world: World, after
     assert status == 200
     live = ["a.png", "z/c.png"]
     assert [f["registered_file"] for f in body["files"]] == [p for p in live if p > after]
-    assert all(set(f) == {"registered_file", "hash", "status"} for f in body["files"])
+    assert all(set(f) == {"registered_file", "hash", "status", "images"} for f in body["files"])
 
 
 def test_s3_event_for_an_upload_over_the_limit_refuses_it_unread(world: World, monkeypatch) -> None:

@@ -24,7 +24,7 @@ def test_config_defaults_and_environment_variables() -> None:
     assert (cfg.bucket, cfg.table, cfg.key_scheme, cfg.upload_url_expires) == ("b", "image-metadata", "hash", 900)
     assert cfg.variant_sizes == {"sg": 320, "md": 800, "lg": 1600} and cfg.max_image_pixels == 89478485
     assert set(ENVIRONMENT_VARIABLES) == {"S3_BUCKET_NAME", "DYNAMODB_TABLE_NAME", "VARIANT_SIZES", "KEY_SCHEME",
-                                         "MAX_IMAGE_PIXELS", "UPLOAD_URL_EXPIRES"}
+                                         "MAX_IMAGE_PIXELS", "UPLOAD_URL_EXPIRES", "DELIVERY_URL"}
 
 
 def test_config_reads_every_variable() -> None:

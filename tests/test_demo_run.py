@@ -14,7 +14,8 @@ from urllib.parse import unquote
 import pytest
 
 from snail_action import cli
-from snail_action.demo import MARKER, prepare_out, run_demo
+from snail_action.demo.folder import MARKER, prepare_out
+from snail_action.demo.run import run_demo
 from snail_backend.formats import format_for_path
 
 

@@ -90,7 +90,7 @@ def test_two_backends_in_one_process_do_not_share_data(pair):
 def test_ready_info_has_the_contract_keys_and_reachable_endpoints(pair):
     eb, _ = pair
     info = eb.ready_info()
-    assert set(info) == {"api_url", "api_key", "aws_endpoint_url", "region", "bucket", "table"}
+    assert set(info) == {"api_url", "api_key", "delivery_url", "aws_endpoint_url", "region", "bucket", "table"}
     assert info["api_url"].startswith("http://127.0.0.1:") and info["aws_endpoint_url"].startswith("http://127.0.0.1:")
     assert info["table"].startswith(definitions.default_table_name(TEMPLATE))
 

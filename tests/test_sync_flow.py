@@ -237,7 +237,8 @@ def test_run_sync_writes_outputs_summary_and_results(history, api, tmp_path, cap
     assert code == 0
     outputs = {m[0]: m[2] for m in re.findall(r"^(\w+)<<(\S+)\n(.*?)\n\2$", out.read_text(), re.M | re.S)}
     assert outputs == {"put": "3", "deleted": "1", "unchanged": "1", "failed": "0", "rejected": "0",
-                       "results": str(results)}
+                       "results": str(results), "urls": str(results.with_name("results-urls.json"))}
+    assert json.loads(results.with_name("results-urls.json").read_text()) == {}  # this stub gives no delivery URLs
     data = json.loads(results.read_text())
     assert data["summary"] == {"put": 3, "deleted": 1, "unchanged": 1, "failed": 0, "rejected": 0}
     assert {r["outcome"] for r in data["results"]} == {"completed", "deleted", "unchanged"}

@@ -109,6 +109,7 @@ def granted(stack: Stack, role: str, service: str) -> dict[str, set[str]]:
 
 # (resource path, method) -> the function behind it: the API's one route table.
 API_ROUTES = {(r.resource, r.method): r.function for r in ROUTES}
+OPEN = {(r.resource, r.method) for r in ROUTES if r.open}
 
 
 def execute_api_route(route: Route) -> str:
@@ -282,6 +283,9 @@ def test_every_environment_variable_the_backend_reads_is_set_with_the_right_valu
         "KEY_SCHEME": {"Ref": "KeyScheme"},
         "MAX_IMAGE_PIXELS": {"Ref": "MaxImagePixels"},
         "UPLOAD_URL_EXPIRES": {"Ref": "UploadUrlExpires"},
+        "DELIVERY_URL": {"Fn::If": ["UseDelivery", {"Fn::If": [
+            "UseDeliveryDomain", {"Fn::Sub": "https://${DeliveryDomainName}"},
+            {"Fn::Sub": "https://${DeliveryDistribution.DomainName}"}]}, ""]},
     }
     assert set(ENVIRONMENT_VARIABLES) <= set(expected), "a new variable: add it to the template and here"
     for logical, res in resources_of_type(TEMPLATE, "AWS::Lambda::Function").items():
@@ -333,7 +337,9 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
                      "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads"),
                      "SyncResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "sync"),
                      "SyncRepositoryResource": ({"Ref": "SyncResource"}, "{repository}"),
-                     "SyncRefResource": ({"Ref": "SyncRepositoryResource"}, "{ref}")}
+                     "SyncRefResource": ({"Ref": "SyncRepositoryResource"}, "{ref}"),
+                     "FilesResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "files"),
+                     "FileProxyResource": ({"Ref": "FilesResource"}, "{proxy+}")}
     routes = _routes(stack)
     assert set(routes) == set(API_ROUTES)
     for route, function in API_ROUTES.items():
@@ -347,6 +353,9 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
 def test_every_method_requires_what_auth_mode_says(mode, key, iam):
     stack = Stack(AuthMode=mode, GitHubOrg="octo", GitHubRepo="images")
     for route, props in _routes(stack).items():
+        if route in OPEN:  # the by-path redirect: only 302s to public object URLs, or 404
+            assert (props["ApiKeyRequired"], props["AuthorizationType"]) == (False, "NONE"), route
+            continue
         assert props["ApiKeyRequired"] is key, route
         assert props["AuthorizationType"] == ("AWS_IAM" if iam else "NONE"), route
     for kind in ("AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey"):
@@ -415,11 +424,12 @@ def test_oidc_role_may_only_invoke_this_apis_routes_on_its_stage():
     (st,) = role_statements(stack, "GitHubInvokeRole")
     assert st["Effect"] == "Allow" and st["Action"] == "execute-api:Invoke"
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/${StageName}/"
-    assert {r["Fn::Sub"] for r in st["Resource"]} == {prefix + execute_api_route(r) for r in ROUTES}
+    # Open routes (the by-path redirect) need no permission: the role is for the routes that check one.
+    assert {r["Fn::Sub"] for r in st["Resource"]} == {prefix + execute_api_route(r) for r in ROUTES if not r.open}
 
 
 def test_sigv4_modes_require_the_repository_to_trust():
-    (rule,) = TEMPLATE["Rules"].values()
+    rule = TEMPLATE["Rules"]["SigV4NeedsRepository"]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthMode"}, "API_KEY"]}]}
     asserted = [a["Assert"] for a in rule["Assertions"]]
     assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubOrg"}, ""]}]} in asserted

@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote, unquote_plus
 
 from PIL import Image
 
-from . import logcontext
+from . import delivery, logcontext
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path, not_supported
@@ -28,7 +28,7 @@ from .imaging import Rendition, UndecodableImage, orientation_of, render_variant
 from .markers import Markers
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
-from .routes import RESOURCES, ROUTE_LIST, ROUTE_SYNC, ROUTE_UPLOADS
+from .routes import RESOURCES, ROUTE_FILES, ROUTE_LIST, ROUTE_SYNC, ROUTE_UPLOADS
 from .storage import Storage
 from .validation import ImageInfo, InvalidImage, validate_image
 
@@ -49,7 +49,7 @@ class Backend:
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  lease_seconds: float = LEASE_SECONDS, wait_seconds: float = 20.0):
         self.config = config
-        self.storage = Storage(s3, config.bucket, immutable=config.key_scheme == "hash")
+        self.storage = Storage(s3, config.bucket)
         self.catalog = Catalog(dynamodb, config.table)
         self.clock = clock
         self.markers = Markers(self.catalog, clock)
@@ -94,6 +94,8 @@ class Backend:
             if req.method == "PUT":
                 return json_response(200, self.markers.move(repository, ref, req.json_body()))
             return json_response(200, self.markers.get(repository, ref))
+        if req.route == ROUTE_FILES:
+            return self._by_path(req.proxy or "")
         path = repository_path(req.proxy)
         if req.method == "PUT":
             return self._put(req, path)
@@ -104,7 +106,16 @@ class Backend:
         found = self.registry.get(path)
         if found is None:
             raise HttpError(404, "not_found", f"{path} is not registered")
-        return json_response(200, found)
+        return json_response(200, delivery.with_urls(found, self.config.delivery_url))
+
+    def _by_path(self, proxy: str) -> dict[str, Any]:
+        kind, _, rest = proxy.partition("/")
+        try:
+            path = repository_path(rest)
+        except HttpError as exc:
+            return delivery.missing(exc.message)
+        found = self.registry.get(path) if kind in delivery.IMAGE_TYPES else None
+        return delivery.redirect(found, kind, path, self.config.delivery_url)
 
     def _put(self, req: Request, path: str) -> dict[str, Any]:
         fmt = format_for_path(path)
@@ -157,7 +168,8 @@ class Backend:
             raise HttpError(500, "processing_failed", f"{path}: {exc}", registration=exc.registration) from None
         except UndecodableImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
-        body = dict(result.registration or {}, duplicate=result.duplicate, unchanged=result.unchanged)
+        registration = delivery.with_urls(result.registration, self.config.delivery_url) if result.registration else {}
+        body = dict(registration, duplicate=result.duplicate, unchanged=result.unchanged)
         if result.stale:
             body["stale"] = True
         return json_response(200, body), result.stale
@@ -167,6 +179,7 @@ class Backend:
             files, cursor = self.registry.list(req.query.get("cursor") or None, page_limit(req.query.get("limit")))
         except BadCursor as exc:
             raise HttpError(400, "bad_request", str(exc)) from None
+        files = [delivery.with_urls(f, self.config.delivery_url) for f in files]
         return json_response(200, {"files": files, "cursor": cursor})
 
     def _presign(self, req: Request) -> dict[str, Any]:

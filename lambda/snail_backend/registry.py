@@ -341,7 +341,8 @@ class Registry:
 
     def list(self, cursor: str | None, limit: int = 200) -> tuple[list[dict], str | None]:
         heads, nxt = self.catalog.list_heads(cursor, limit)
-        files = [{"registered_file": h["Path"], "hash": h["Hash"], "status": h["State"]} for h in heads]
+        files = [{"registered_file": h["Path"], "hash": h["Hash"], "status": h["State"],
+                  "images": {k: dict(h["Images"][k]) for k in IMAGE_TYPES if k in h.get("Images", {})}} for h in heads]
         return files, nxt
 
 

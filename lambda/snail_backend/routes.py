@@ -24,10 +24,12 @@ class Route:
     resource: str  # API Gateway resource path, e.g. /images/{proxy+}
     method: str
     function: str  # logical id of the Lambda function in cloudformation/template.yaml
+    open: bool = False  # neither API key nor signature, in every AuthMode (the template says so too)
 
 
 ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS = "/images/{proxy+}", "/images", "/uploads"
 ROUTE_SYNC = "/sync/{repository}/{ref}"  # the sync marker; both parameters percent-encoded (`/` as %2F)
+ROUTE_FILES = "/files/{proxy+}"  # the by-path delivery redirect (delivery.py), open: no key, no signature
 
 ROUTES: tuple[Route, ...] = (
     Route(ROUTE_ITEM, "PUT", "InsertFunction"),
@@ -37,6 +39,7 @@ ROUTES: tuple[Route, ...] = (
     Route(ROUTE_UPLOADS, "POST", "InsertFunction"),
     Route(ROUTE_SYNC, "GET", "InsertFunction"),
     Route(ROUTE_SYNC, "PUT", "InsertFunction"),
+    Route(ROUTE_FILES, "GET", "InsertFunction", open=True),
 )
 
 
@@ -49,6 +52,7 @@ def methods_by_resource(routes: tuple[Route, ...] = ROUTES) -> dict[str, frozens
 
 
 RESOURCES: dict[str, frozenset[str]] = methods_by_resource()
+OPEN_RESOURCES: frozenset[str] = frozenset(r.resource for r in ROUTES if r.open)
 
 
 def _match(template: str, segments: list[str]) -> dict[str, str] | None:

@@ -9,15 +9,17 @@ from botocore.exceptions import ClientError
 from .formats import variant_names
 from .naming import IMAGE_TYPES, object_key
 
+# Every stored name identifies its bytes, under both key schemes: `hash` names are the content's
+# digest; `timestamp` names are the upload's second plus 8 hex digits of the digest, and a name is only
+# ever written again with the same content. So caches may keep an object forever (docs/delivery.md).
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class Storage:
-    def __init__(self, s3, bucket: str, *, immutable: bool = True):
+    def __init__(self, s3, bucket: str):
         self.s3 = s3
         self.bucket = bucket
-        # Under the hash scheme a key's bytes never change, so caches may keep them forever.
-        self.cache_control = IMMUTABLE if immutable else "public, max-age=3600"
+        self.cache_control = IMMUTABLE
 
     def put(self, image_type: str, name: str, data: bytes, content_type: str, *, sha256: str,
             width: int, height: int) -> str:

@@ -173,7 +173,8 @@ class ApiGateway:
         route = match_route(method, parts.path, self.resources)
         if route is None:
             return self.error(MISSING_TOKEN, request_id)
-        if not self.key_ok([v for k, v in headers if k.lower() == "x-api-key"]):
+        if route[0] not in routes.OPEN_RESOURCES and not self.key_ok(
+                [v for k, v in headers if k.lower() == "x-api-key"]):
             return self.error(FORBIDDEN, request_id)
         headers = headers + [("X-Forwarded-For", client_ip), ("X-Forwarded-Port", str(port)),
                              ("X-Forwarded-Proto", "http")]
