@@ -8,8 +8,8 @@ import dataclasses
 
 import pytest
 from moto import mock_aws
-from test_backend_support import BUCKET, World
 
+from backend_support import BUCKET, World
 from helpers import image_bytes
 from snail_backend.config import BackendConfig, ConfigError
 from snail_backend.delivery import MISSING_MAX_AGE, PATH_MAX_AGE

@@ -8,8 +8,8 @@ import io
 from PIL import Image
 
 from devices import score
-from snail_action.demo_repo import sunset
 from snail_action.demo.demo_samples import iphone_heic, phone_photo_mpo, snail_svg
+from snail_action.demo.sample_repo import sunset
 from snail_backend.imaging import render_variants
 from snail_backend.validation import validate_image
 
