@@ -116,13 +116,20 @@ class Runner:
         return (value == m.group(3)) == (m.group(2) == "==")
 
     def restore_cache(self, step: dict) -> dict[str, str]:
+        """actions/cache: the exact key, else the newest saved key starting with restore-keys; saved after
+        the job unless the key was hit exactly."""
         key, path = self.evaluate(step["with"]["key"]), Path(self.evaluate(step["with"]["path"]))
+        prefix = self.evaluate(step["with"].get("restore-keys", ""))
         assert key and "/" not in key
         saved = self.cache_dir / key
         if saved.is_dir():
             shutil.copytree(saved, path, symlinks=True)
             return {"cache-hit": "true"}
         self.to_save.append((path, saved))
+        partial = sorted((p for p in self.cache_dir.glob("*") if prefix and p.name.startswith(prefix)),
+                         key=lambda p: p.stat().st_mtime) if self.cache_dir.is_dir() else []
+        if partial:
+            shutil.copytree(partial[-1], path, symlinks=True)
         return {"cache-hit": "false"}
 
     def run(self) -> dict[str, str]:
@@ -157,6 +164,7 @@ class Runner:
         else:
             self.failed_step = None
             for path, saved in self.to_save:  # the cache's post step: saved only when the job succeeds
+                saved.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copytree(path, saved, symlinks=True)
         return {name: self.evaluate(spec["value"]) for name, spec in ACTION["outputs"].items()}
 
@@ -306,7 +314,12 @@ def test_the_install_step_really_installs(tmp_path):
             (action / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, action / rel)
     cache = tmp_path / "cache"
-    for job in ("cold", "warm"):
+    # cold: nothing cached; warm: the same action again; new-version: the action changed, the lock did not
+    expected = {"cold": ("false", False, False), "warm": ("true", True, True), "new-version": ("false", True, False)}
+    for job, (hit, reused_deps, reused_action) in expected.items():
+        if job == "new-version":
+            with open(action / "snail_action" / "__init__.py", "a") as f:
+                f.write("# a new version of the action\n")
         (tmp_path / job).mkdir()
         runner = Runner(tmp_path / job, repo.path, "push", push_event("0" * 40, repo.head()), {"mode": "check"},
                         preinstalled=False, action_path=action, cache_dir=cache)
@@ -315,8 +328,9 @@ def test_the_install_step_really_installs(tmp_path):
         venv = runner.runner_temp / "snail-images-venv"
         assert (venv / "pyvenv.cfg").is_file() and not venv.is_symlink()
         assert runner.steps["install"]["python"] == str(venv / "bin" / "python")
-        assert runner.steps["venv-cache"]["cache-hit"] == ("true" if job == "warm" else "false")
-        assert ("reusing the cached environment" in runner.stdout) == (job == "warm")
+        assert runner.steps["venv-cache"]["cache-hit"] == hit, job
+        assert ("reusing the cached environment" in runner.stdout) == reused_deps, job
+        assert ("already has this version of the action" in runner.stdout) == reused_action, job
         assert outputs["rejected"] == "0"
         results = json.loads(Path(outputs["results"]).read_text())
         assert results["results"] == [{"op": "put", "path": "a.png", "outcome": "planned", "http_status": None,
@@ -328,7 +342,11 @@ def test_the_install_step_really_installs(tmp_path):
                      for line in frozen.splitlines() if "==" in line}
         for name, version in locked_pins().items():
             assert installed.get(name) == version, (name, version, installed.get(name))
-    assert [p.name for p in cache.iterdir()] == [runner.steps["venv-key"]["key"]]
+        if job == "new-version":  # the new version's own code is what runs
+            code = "import snail_action, pathlib; print(pathlib.Path(snail_action.__file__).read_text())"
+            assert "a new version" in subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=tmp_path,
+                                                     capture_output=True, text=True, check=True).stdout
+    assert len(list(cache.iterdir())) == 2  # one per version of the action
 
 
 def locked_pins() -> dict[str, str]:
