@@ -77,6 +77,7 @@ def main() -> int:
             session.headers["x-api-key"] = info["api_key"]
             times: list[float] = []
             checkpoints: list[tuple[int, float, float, float]] = []
+            print(f"{'images':>8} {'PUT ms (last 20)':>17} {'RSS MB':>8} {'peak MB':>8}", flush=True)
             t_all = time.perf_counter()
             for i in range(n):
                 data = png(i)
@@ -92,14 +93,12 @@ def main() -> int:
                     rss, hwm = memory_mb(proc.pid)
                     recent = statistics.median(times[-20:]) * 1000
                     checkpoints.append((i + 1, recent, rss, hwm))
+                    print(f"{i + 1:>8} {recent:17.1f} {rss:8.0f} {hwm:8.0f}", flush=True)
             total = time.perf_counter() - t_all
             listed = session.get(f"{info['api_url']}/images", timeout=60)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    print(f"{'images':>8} {'PUT ms (last 20)':>17} {'RSS MB':>8} {'peak MB':>8}")
-    for count, ms, rss, hwm in checkpoints:
-        print(f"{count:>8} {ms:17.1f} {rss:8.0f} {hwm:8.0f}")
     early = statistics.median(times[9:29])
     late = statistics.median(times[-20:])
     ratio = late / early
