@@ -16,7 +16,7 @@ The package index is whatever pip is configured with on this machine; on GitHub 
 the network, where `before` and `cold` are slower and `warm` is not (it downloads the archive
 from the cache service instead: its size is printed).
 
-    python bench/install_bench.py [--reps 2]
+    python bench/install_bench.py [--reps 1]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def run_step(script: str, action: Path, venv: Path, cache_hit: bool) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=1)
     opts = ap.parse_args()
     script = install_script()
     times: dict[str, list[float]] = {"before": [], "cold": [], "restore": [], "warm step": []}

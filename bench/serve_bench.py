@@ -9,7 +9,7 @@ ratio (target <= 1.5x: the 10,000th PUT as fast as the 10th), and the server's r
 Before the fix in snail_action/embedded/moto_txn.py, moto copied the whole table per transaction
 item: a PUT took 0.15 s at first and 0.9 s after 300, and the process was killed at about 700.
 
-    python bench/serve_bench.py            # 1,500 images: `make bench`
+    python bench/serve_bench.py            # 1,000 images: `make bench`
     python bench/serve_bench.py --full     # 10,000 images
 """
 
@@ -57,7 +57,7 @@ def serve_command() -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--images", type=int, default=1500)
+    ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--full", action="store_true", help="10,000 images (the issue's figure)")
     opts = ap.parse_args()
     n = 10_000 if opts.full else opts.images
