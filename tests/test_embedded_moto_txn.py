@@ -218,3 +218,16 @@ def test_a_transaction_copies_only_the_items_it_touches(rows, monkeypatch):
             ])
         assert len(Item.instances_tracked) - tracked <= 5
         assert everything(db)[("HEAD", "0.png")]["Gen"] == {"N": "1"} and ("HEAD", "new.png") not in everything(db)
+
+
+def test_the_embedded_backend_runs_this_transaction(monkeypatch):
+    """Starting the local AWS endpoint of `serve` / `demo` puts this implementation in place."""
+    from snail_action.embedded.aws import LocalAws
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", MOTO_OWN)
+    local = LocalAws()
+    local.start()
+    try:
+        assert DynamoDBBackend.transact_write_items is moto_txn.transact_write_items
+    finally:
+        local.stop()
