@@ -1,0 +1,144 @@
+"""`snail-images variants` runs the backend's insert path: the same header check, one decode, the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import boto3
+import pytest
+import requests
+from PIL import Image, ImageFile, ImageFilter
+
+from helpers import image_bytes
+from snail_action.cli import main
+from snail_backend.imaging.insert import insert_variants
+
+
+def _photo(size: tuple[int, int], orientation: int = 1) -> bytes:
+    """A JPEG with texture everywhere (a gradient under soft noise) and, optionally, an EXIF turn."""
+    im = Image.merge("RGB", [Image.effect_noise(size, 40 + 10 * i).filter(ImageFilter.BoxBlur(3)) for i in range(3)])
+    im = Image.blend(im, Image.linear_gradient("L").convert("RGB").resize(size), 0.5)
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=88, exif=exif)
+    return buf.getvalue()
+
+
+FILES = {  # repository path -> bytes: each kind of path through the pipeline
+    "photos/big.jpg": _photo((3300, 2200)),  # draft (shrink-on-load) at 1/2 for the 1600 lg
+    "photos/turned.jpeg": _photo((1200, 900), orientation=6),  # EXIF orientation applied
+    "icons/flat.png": image_bytes("PNG", (900, 300), mode="P"),  # palette variants
+    "icons/alpha.png": image_bytes("PNG", (700, 500), mode="RGBA"),
+    "anim/still.gif": image_bytes("GIF", (400, 400)),
+    "scans/page.tif": image_bytes("TIFF", (500, 700), compression="tiff_lzw"),
+    "web/pic.webp": image_bytes("WEBP", (1000, 800)),
+}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`snail-images serve` as a process, with its ready info."""
+    folder = tmp_path_factory.mktemp("serve")
+    ready = folder / "ready.json"
+    proc = subprocess.Popen([sys.executable, "-m", "snail_action", "serve", "--ready-file", str(ready)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"serve did not get ready: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.05)
+    try:
+        yield json.loads(ready.read_text())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+
+
+def _put(info: dict, path: str, data: bytes) -> requests.Response:
+    headers = {"x-api-key": info["api_key"], "filename": quote(path, safe="/"),
+               "Content-Type": "application/octet-stream", "x-content-sha256": hashlib.sha256(data).hexdigest()}
+    return requests.put(f"{info['api_url']}/images/{quote(path, safe='/')}", data=data, headers=headers, timeout=120)
+
+
+def test_the_commands_variants_are_byte_for_byte_what_serve_stores(served, tmp_path, capsys) -> None:
+    s3 = boto3.client("s3", endpoint_url=served["aws_endpoint_url"], region_name=served["region"],
+                      aws_access_key_id="x", aws_secret_access_key="y")
+    local = []
+    for path, data in FILES.items():
+        target = tmp_path / "src" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        local.append(str(target))
+    assert main(["variants", *local, "--out", str(tmp_path / "out"), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == len(FILES)
+    for record, (path, data) in zip(records, FILES.items(), strict=True):
+        response = _put(served, path, data)
+        assert response.status_code == 200, response.text
+        stored = response.json()
+        assert (stored["images"]["raw"]["width"], stored["images"]["raw"]["height"]) == \
+            (record["width"], record["height"]), path
+        assert set(record["variants"]) == {"sg", "md", "lg"}
+        for kind, made in record["variants"].items():
+            key = stored["images"][kind]["key"]
+            served_bytes = s3.get_object(Bucket=served["bucket"], Key=key)["Body"].read()
+            assert Path(made["path"]).read_bytes() == served_bytes, f"{path} {kind}"
+            assert (made["width"], made["height"]) == (stored["images"][kind]["width"],
+                                                        stored["images"][kind]["height"])
+    # The turned photo is reported as displayed, by both.
+    turned = records[list(FILES).index("photos/turned.jpeg")]
+    assert (turned["width"], turned["height"]) == (900, 1200)
+
+
+@pytest.mark.parametrize("name", ["cut.jpg", "cut.png", "cut.webp"])
+def test_a_truncated_file_is_refused_in_one_line_and_nothing_is_written(tmp_path, capsys, name) -> None:
+    whole = {"cut.jpg": FILES["photos/big.jpg"], "cut.png": FILES["icons/alpha.png"],
+             "cut.webp": FILES["web/pic.webp"]}[name]
+    src = tmp_path / name
+    src.write_bytes(whole[: len(whole) * 2 // 3])
+    assert main(["variants", str(src), "--out", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"{src}: ") and "fix or remove the file" in captured.err
+    assert "truncated" in captured.err or "damaged" in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_truncated_file_is_refused_by_serve_too(served) -> None:
+    data = FILES["photos/big.jpg"]
+    cut = data[: len(data) // 2]
+    response = _put(served, "photos/cut.jpg", cut)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_image" and "truncated" in response.json()["message"]
+
+
+def test_the_command_decodes_the_pixels_once(monkeypatch, tmp_path) -> None:
+    # The command used to decode twice (a full validate_image, then the draft for the variants).
+    loads = []
+    real_load = ImageFile.ImageFile.load
+
+    def counting_load(self):
+        if self.tile:  # a pending decode, not a no-op on pixels already there
+            loads.append((self.format, self.size))
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    src = tmp_path / "big.jpg"
+    src.write_bytes(FILES["photos/big.jpg"])
+    assert main(["variants", str(src), "--out", str(tmp_path / "out")]) == 0
+    assert loads == [("JPEG", (1650, 1100))]  # one decode, at the 1/2 DCT scale
+    loads.clear()
+    inserted = insert_variants(FILES["photos/big.jpg"], "big.jpg", {"sg": 320, "md": 800, "lg": 1600})
+    assert loads == [("JPEG", (1650, 1100))] and inserted.rendition.variants["lg"].width == 1600
