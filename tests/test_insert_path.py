@@ -142,3 +142,37 @@ def test_the_command_decodes_the_pixels_once(monkeypatch, tmp_path) -> None:
     loads.clear()
     inserted = insert_variants(FILES["photos/big.jpg"], "big.jpg", {"sg": 320, "md": 800, "lg": 1600})
     assert loads == [("JPEG", (1650, 1100))] and inserted.rendition.variants["lg"].width == 1600
+
+
+@pytest.mark.parametrize("mode,options", [("RGB", {}), ("RGB", {"progressive": True}), ("L", {}), ("CMYK", {}),
+                                          ("RGB", {"subsampling": 0})])
+def test_a_jpeg_decoded_at_three_eighths_is_the_whole_picture(mode, options) -> None:
+    # 1100x733 for a 400 px lg: draft would decode at 1/2 (550x367); 3/8 (413x275) is still >= 400x267.
+    data = _photo((1100, 733))
+    if mode != "RGB" or options:
+        buf = io.BytesIO()
+        Image.open(io.BytesIO(data)).convert(mode).save(buf, "JPEG", quality=90, **options)
+        data = buf.getvalue()
+    sizes = {"sg": 100, "md": 200, "lg": 400}
+    from snail_backend.imaging import decode, psnr
+
+    im, _, _ = decode(data, 400)
+    assert im.size == (413, 275)
+    full = Image.open(io.BytesIO(data))
+    full.load()
+    made = insert_variants(data, "p.jpg", sizes).rendition.variants
+    for kind, variant in made.items():
+        got = Image.open(io.BytesIO(variant.data))
+        assert got.size == (variant.width, variant.height) == {"sg": (100, 67), "md": (200, 133),
+                                                               "lg": (400, 267)}[kind]
+        reference = full.resize(got.size, Image.Resampling.LANCZOS)
+        assert psnr(got.convert(reference.mode), reference) > 30, kind  # a crop or a shifted picture scores < 20
+
+
+def test_a_truncated_jpeg_decoded_at_three_eighths_is_refused(tmp_path, capsys) -> None:
+    data = _photo((1100, 733))
+    src = tmp_path / "cut.jpg"
+    src.write_bytes(data[: len(data) // 2])
+    assert main(["variants", str(src), "--out", str(tmp_path / "out"), "--sizes", "sg=100,md=200,lg=400"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "truncated" in err and str(src) in err
