@@ -186,6 +186,8 @@ def main() -> int:
     parser.add_argument("--worker", nargs=4, metavar=("CONTENDER", "IMAGE", "OUT", "REPEATS"), help=argparse.SUPPRESS)
     parser.add_argument("--images", type=Path, default=None, help="keep generated images here (default: temp dir)")
     parser.add_argument("--rounds", type=int, default=5, help="turns each contender takes (default 5)")
+    parser.add_argument("--one-core", action="store_true",
+                        help="pin every contender to one core, as Lambda gives up to 1769 MB (at most one vCPU)")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per turn, in one process (default 2, min 2)")
     args = parser.parse_args()
     args.repeats = max(2, args.repeats)
@@ -193,13 +195,16 @@ def main() -> int:
         contender, path, out_dir, repeats = args.worker
         worker(contender, path, out_dir, int(repeats))
         return 0
+    if args.one_core:  # the workers inherit the affinity: libvips' threads and ours share one core
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.images or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         print("generating test images ...", flush=True)
         files = make_files(folder)
-        print(f"cpu: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; sizes {SIZES}; median of "
-              f"{args.rounds} turns x {args.repeats} runs per contender, turns interleaved; ratio = theirs / ours "
+        print(f"cpu: {len(os.sched_getaffinity(0))} of {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f}; sizes {SIZES}; median of {args.rounds} turns x {args.repeats} runs "
+              "per contender, turns interleaved; ratio = theirs / ours "
               "(above 1: ours is faster)\n")
         medians: dict[str, dict[str, dict]] = {}
         for name, path in files.items():
