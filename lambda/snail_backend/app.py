@@ -119,8 +119,8 @@ class Backend:
         if claimed.lower() != digest:
             raise HttpError(400, "digest_mismatch", f"{path}: the body's SHA-256 is {digest}, the header says "
                                                     f"{claimed.lower()}: the upload was damaged, send it again")
-        info = self._validate(data, path)
-        return self._register(path, data, digest, info, None)
+        header = self._validate(data, path)
+        return self._register(path, data, digest, header, None)
 
     def _validate(self, data: bytes, path: str) -> Header:
         try:
@@ -221,8 +221,8 @@ class Backend:
                                                         f"announced {claimed[:64]}: upload the file again")
             if format_for_path(path) is None:
                 raise HttpError(400, "bad_request", f"{path}: not an image extension")
-            info = self._validate(data, path)
-            response = self._register(path, data, digest, info, issued)
+            header = self._validate(data, path)
+            response = self._register(path, data, digest, header, issued)
             outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
             self.registry.forget_refusal(path, issued)
         except HttpError as exc:
