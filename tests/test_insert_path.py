@@ -203,3 +203,17 @@ def test_an_image_with_alpha_is_filtered_even_at_an_exact_factor() -> None:
     photo = Image.open(io.BytesIO(_photo((800, 600)))).convert("RGBA")
     photo.putalpha(Image.linear_gradient("L").resize((800, 600)))
     assert resize(photo, (400, 300), 1.5).tobytes() == photo.resize((400, 300), RESAMPLE, reducing_gap=1.5).tobytes()
+
+
+def test_a_turned_jpeg_decoded_at_three_eighths_keeps_its_displayed_shape() -> None:
+    data = _photo((1100, 733), orientation=6)  # displayed 733x1100
+    inserted = insert_variants(data, "turned.jpg", {"sg": 100, "md": 200, "lg": 400})
+    assert (inserted.header.width, inserted.header.height) == (733, 1100)
+    assert (inserted.rendition.width, inserted.rendition.height) == (733, 1100)
+    upright = Image.open(io.BytesIO(data)).transpose(Image.Transpose.ROTATE_270)
+    from snail_backend.imaging import psnr
+
+    for kind, size in {"sg": (67, 100), "md": (133, 200), "lg": (267, 400)}.items():
+        got = Image.open(io.BytesIO(inserted.rendition.variants[kind].data))
+        assert got.size == size
+        assert psnr(got, upright.resize(size, Image.Resampling.LANCZOS)) > 30, kind
