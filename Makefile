@@ -22,8 +22,10 @@ $(BENCH_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/snail-images demo --out demo-output
 
+# Each linter runs here once; the tests do not run them again.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/cfn-lint cloudformation/template.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows examples/workflows/*.yml .github/workflows/*.yml

@@ -21,7 +21,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
             print(f"::add-mask::{part.strip().replace('%', '%25')}", flush=True)
 
     from snail_action.settings import Settings, SettingsError
-    from snail_action.sync import run_sync
+    from snail_action.sync_cmd import run_sync
 
     try:
         settings = Settings.from_environ(env)

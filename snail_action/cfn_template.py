@@ -41,6 +41,7 @@ def _loader() -> type:
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
+            assert isinstance(node, yaml.MappingNode)  # a YAML node is a scalar, a sequence or a mapping
             value = loader.construct_mapping(node, deep=True)
         return {name: value}
 

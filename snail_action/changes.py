@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .gitrange import GitRunner
+from .gitcmd import GitRunner
 
 MODE_NONE = "000000"
 MODE_SYMLINK = "120000"

@@ -11,28 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .settings import MODES, NON_IMAGE_POLICIES, Settings, SettingsError
-
-
-def _range_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--before", help="the revision the backend holds (default: push event's before, else HEAD~1)")
-    p.add_argument("--after", help="the revision to sync to (default: push event's after, else HEAD)")
-    p.add_argument("--all", dest="all_files", action="store_true", default=None,
-                   help="treat every tracked image at --after as added")
-    p.add_argument("--on-non-image", choices=NON_IMAGE_POLICIES, default=None,
-                   help="what a changed file that is not an image does (default: fail)")
-    p.add_argument("--include", action="append", default=None, metavar="GLOB",
-                   help="only consider paths matching this glob (repeatable)")
-    p.add_argument("--exclude", action="append", default=None, metavar="GLOB",
-                   help="ignore paths matching this glob (repeatable)")
-
-
-def _api_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--api-url", default=None, help="base URL of the HTTP API (stage URL)")
-    p.add_argument("--api-key", default=None, help="API key; better from the SNAIL_API_KEY environment variable")
-    p.add_argument("--sign-aws", action="store_true", default=None,
-                   help="sign requests with SigV4 (execute-api) using the AWS credentials in the environment")
-    p.add_argument("--aws-region", default=None, help="region for SigV4 (default: AWS_REGION)")
+from .settings import Settings, SettingsError, add_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,32 +19,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, *groups: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--repo", type=Path, default=None, help="the git repository (default: .)")
+        add_options(p, "all", *groups)  # the settings' options: see settings.OPTIONS
         return p
 
-    p = command("plan", "compute what a sync would send; sends nothing")
-    _range_options(p)
+    p = command("plan", "compute what a sync would send; sends nothing", "range")
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
 
-    p = command("check", "validate the images of the range as the backend would; sends nothing")
-    _range_options(p)
+    command("check", "validate the images of the range as the backend would; sends nothing", "range")
 
-    p = command("sync", "plan and apply: send the changed images to the backend")
-    _range_options(p)
-    _api_options(p)
-    p.add_argument("--mode", choices=[m for m in MODES if m != "check"], default=None,
-                   help="diff: send the range's changes; reconcile: make the catalog match --after")
-    p.add_argument("--concurrency", type=int, default=None, help="requests in flight at once (default 16)")
-    p.add_argument("--dry-run", action="store_true", default=None, help="print the plan; send nothing")
-    p.add_argument("--direct-upload-limit", type=int, default=None,
-                   help="bytes above which a file goes through a presigned upload (default 4 MiB)")
-    p.add_argument("--results", dest="results_file", type=Path, default=None, help="write results JSON here")
+    command("sync", "plan and apply: send the changed images to the backend", "range", "api", "sync")
 
-    p = command("status", "print the catalog records of registered files")
-    _api_options(p)
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = command("status", "print the catalog records of registered files; with no PATH, the sync marker of this "
+                          "repository and branch", "api")
+    p.add_argument("paths", nargs="*", metavar="PATH")
 
     p = command("serve", "run the embedded backend (moto S3 + DynamoDB + local API gateway)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -80,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="directory for the variants")
     p.add_argument("--sizes", default=None, help="e.g. sg=320,md=800,lg=1600")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
+
+    p = command("audit", "check a backend's bucket and table against the catalog invariants (--repair: the safe fixes)")
+    from .audit_cmd import add_arguments as audit_arguments
+
+    audit_arguments(p)
 
     p = command("demo", "the whole pipeline on this machine, with a report and a gallery page")
     p.add_argument("--out", type=Path, default=Path("demo-output"), metavar="DIR",
@@ -118,11 +91,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_check(args, settings)
     if cmd == "sync":
-        from .sync import run_sync
+        from .sync_cmd import run_sync
 
         return run_sync(args, settings)
     if cmd == "status":
-        from .sync import run_status
+        from .sync_cmd import run_status
 
         return run_status(args, settings)
     if cmd == "serve":
@@ -133,8 +106,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from .variants_cmd import run_variants
 
         return run_variants(args)
+    if cmd == "audit":
+        from .audit_cmd import run_audit
+
+        return run_audit(args)
     if cmd == "demo":
-        from .demo import run_demo
+        from .demo.run import run_demo
 
         return run_demo(args)
     raise SettingsError(f"unknown command {cmd}")

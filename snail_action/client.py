@@ -1,10 +1,15 @@
-"""HTTP client for the snail-images API (contracts section 2): one pooled session, auth, retries.
+"""HTTP client for the snail-images API (docs/contracts.md, "HTTP API"): one pooled session, auth, retries.
 
 Every request goes through `ApiClient.request`, which signs (x-api-key and/or SigV4 for
 execute-api), retries what is worth retrying (connection errors, 429, 5xx) with exponential
 backoff and full jitter, honours `Retry-After`, and gives up within a bounded total time.
 A 4xx other than 429 is the server telling us the request itself is wrong: it is returned at once.
 The API key never appears in a message, an exception or a log line.
+
+The retry loop stays hand-written rather than urllib3's `Retry` or a retry library: each attempt
+is signed afresh (SigV4 covers the time), the loop stops within a total time budget and then
+returns the last HTTP answer instead of raising, and each retry is reported to the sync's log;
+a library would take over exactly those decisions.
 """
 
 from __future__ import annotations
@@ -105,6 +110,11 @@ def encode_path(path: str) -> str:
     return "/".join(quote(seg.encode("utf-8", "surrogateescape"), safe="") for seg in path.split("/"))
 
 
+def sync_target(repository: str, ref: str) -> str:
+    """`/sync/{repository}/{ref}`, each part one percent-encoded segment (a `/` in it becomes %2F)."""
+    return f"/sync/{quote(repository, safe='')}/{quote(ref, safe='')}"
+
+
 def encode_filename_header(path: str) -> str:
     """The `filename` header: percent-encoded UTF-8, so newlines and non-ASCII survive HTTP."""
     return quote(path.encode("utf-8", "surrogateescape"), safe="/")
@@ -123,8 +133,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if when is None:
-        return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -141,7 +149,7 @@ def credentials_from_env(env: Mapping[str, str]):
     key = env.get("AWS_ACCESS_KEY_ID")
     secret = env.get("AWS_SECRET_ACCESS_KEY")
     if not key or not secret:
-        raise SettingsError("sign-aws needs AWS credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: "
+        raise SettingsError("aws-sign needs AWS credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: "
                             "run aws-actions/configure-aws-credentials before this step")
     return Credentials(key, secret, env.get("AWS_SESSION_TOKEN") or None)
 
@@ -180,7 +188,7 @@ class ApiClient:
             raise SettingsError("api-url must be the API's http(s) base URL, e.g. "
                                 "https://abc123.execute-api.us-east-1.amazonaws.com/prod")
         if not api_key and not sign_aws:
-            raise SettingsError("no authentication: give an API key (SNAIL_API_KEY or --api-key) and/or --sign-aws")
+            raise SettingsError("no authentication: give an API key (SNAIL_API_KEY or --api-key) and/or --aws-sign")
         self.base_url = api_url.rstrip("/")
         self._api_key = api_key
         self._signer = None
@@ -190,7 +198,7 @@ class ApiClient:
             env = os.environ if env is None else env
             region = region or region_from_url(api_url)
             if not region:
-                raise SettingsError("sign-aws needs a region: set aws-region (or AWS_REGION)")
+                raise SettingsError("aws-sign needs a region: set aws-region (or AWS_REGION)")
             self.region = region
             self._signer = SigV4Auth(credentials_from_env(env), "execute-api", region)
         self._owns_session = session is None
@@ -228,6 +236,14 @@ class ApiClient:
         would leak it to another service for nothing.
         """
         return self._send(method.upper(), url, data=data, headers=dict(headers), authenticate=False)
+
+    def get_marker(self, repository: str, ref: str) -> ApiResponse:
+        """The sync marker of a branch (404: none yet)."""
+        return self.request("GET", sync_target(repository, ref))
+
+    def move_marker(self, repository: str, ref: str, commit: str, expected: str | None) -> ApiResponse:
+        """Move the marker to `commit` if it is still `expected` (None: if there is none); 409 if not."""
+        return self.request("PUT", sync_target(repository, ref), json_body={"commit": commit, "expected": expected})
 
     def list_images(self) -> Iterator[dict[str, Any]]:
         """Every live catalog entry, following the cursor until it is null."""

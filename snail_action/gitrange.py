@@ -5,6 +5,9 @@ the two come from, first match wins:
 
 1. `--all` (or SNAIL_ALL): no `before`; every tracked file at `after` is added.
 2. `--before` / `--after` (or SNAIL_BEFORE / SNAIL_AFTER).
+2b. The backend's sync marker, when the caller read one (`marker`): the commit whose tree the
+   backend fully holds. Not an ancestor of `after` (a force push) still compares the two trees;
+   a marker commit no repository has any more raises MarkerGone (the sync reconciles instead).
 3. In GitHub Actions, the event at GITHUB_EVENT_PATH: a push gives `before`/`after`; a pull
    request gives the merge base of its base and head, and its head (the pull request's own changes).
 4. Otherwise the first parent of `after` (HEAD~1) and `after` (HEAD).
@@ -25,13 +28,13 @@ from pathlib import Path
 
 import git
 
+from .gitcmd import GitRunner, git_error_line
 from .settings import Settings, SettingsError
 
 _HEX = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _ZEROS = re.compile(r"^0+$")
 
 Log = Callable[[str], None]
-_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
 
 
 def note_to_stderr(message: str) -> None:
@@ -39,70 +42,27 @@ def note_to_stderr(message: str) -> None:
     print(f"snail-images: {message}", file=sys.stderr)
 
 
-def git_error_line(exc: git.GitCommandError) -> str:
-    """What git said on stderr, on one line: its first fatal/error line, for an error message."""
-    lines = [ln.strip().removeprefix("stderr:").strip().strip("'") for ln in str(exc.stderr or "").splitlines()]
-    lines = [ln for ln in lines if ln]
-    for ln in lines:
-        if ln.startswith(("fatal:", "error:")):
-            return ln[:300]
-    return lines[0][:300] if lines else f"exit status {exc.status}"
-
-
-class GitRunner:
-    """GitPython's `repo.git` with byte output: NUL-separated records are split, never unquoted."""
-
-    def __init__(self, path: Path | str):
-        try:
-            self.repo = git.Repo(str(path), search_parent_directories=True)
-        except git.NoSuchPathError:
-            raise SettingsError(f"{path}: no such directory; pass --repo with the repository's folder") from None
-        except git.InvalidGitRepositoryError:
-            raise SettingsError(f"{path} is not inside a git repository; pass --repo with its folder") from None
-        self.root = Path(self.repo.working_tree_dir or self.repo.git_dir)
-        try:  # git itself may still refuse the folder ("dubious ownership" in containers): say so now
-            self.run("rev-parse", "--git-dir")
-        except git.GitCommandError as exc:
-            raise SettingsError(f"git cannot use {self.root}: {git_error_line(exc)}") from None
-
-    def run(self, *args: str) -> bytes:
-        """stdout of `git args...`; raises git.GitCommandError when git fails."""
-        # No credential prompt: a fetch that needs one fails with a clear error instead of hanging.
-        return self.repo.git.execute(  # type: ignore[return-value]
-            ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False, env=_NO_PROMPT)
-
-    def try_run(self, *args: str) -> bytes | None:
-        try:
-            return self.run(*args)
-        except git.GitCommandError:
-            return None
-
-    def commit_id(self, rev: str) -> str | None:
-        """The commit `rev` names, or None when it is not (yet) in this clone."""
-        out = self.try_run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
-        return out.decode().strip() if out else None
-
-    def parents(self, commit: str) -> list[str]:
-        """Parents recorded in the commit object itself: still known in a shallow clone, unlike HEAD~1."""
-        raw = self.run("cat-file", "commit", commit)
-        header = raw.split(b"\n\n", 1)[0]
-        return [line[7:].decode() for line in header.split(b"\n") if line.startswith(b"parent ")]
-
-    def is_shallow(self) -> bool:
-        return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
-
-    def remote(self) -> str | None:
-        names = self.run("remote").decode().split()
-        if "origin" in names:
-            return "origin"
-        return names[0] if names else None
-
-
 @dataclass(frozen=True)
 class Range:
     before: str | None  # commit id; None: everything at `after` is added
     after: str  # commit id
     source: str  # where the range came from, for people: "arguments", "push event", ...
+    basis: str = "event"  # why, for machines: input | marker | event | head
+
+
+class MarkerGone(Exception):
+    """The sync marker's commit is in no clone and no remote any more (history rewritten and collected)."""
+
+    def __init__(self, commit: str, why: str):
+        super().__init__(f"the sync marker's commit {commit[:12]} is gone from the repository ({why})")
+        self.commit = commit
+
+
+def is_ancestor(runner: GitRunner, old: str, new: str) -> bool | None:
+    """Whether `old` is in the history of `new`; None when a shallow clone cannot tell."""
+    if runner.try_run("merge-base", "--is-ancestor", old, new) is not None:
+        return True
+    return None if runner.is_shallow() else False
 
 
 def _event(settings: Settings) -> dict | None:
@@ -165,6 +125,9 @@ def _ensure(runner: GitRunner, rev: str, role: str, log: Log) -> str:
     return found
 
 
+ensure_commit = _ensure  # for the sync marker's commit, fetched like `before`
+
+
 def _merge_base(runner: GitRunner, base: str, head: str, log: Log) -> str:
     out = runner.try_run("merge-base", base, head)
     if out is None and runner.is_shallow():
@@ -180,8 +143,25 @@ def _merge_base(runner: GitRunner, base: str, head: str, log: Log) -> str:
     return out.decode().split()[0]
 
 
-def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log = note_to_stderr) -> Range:
-    """The range to plan, with both ends present in the clone (fetched if needed)."""
+def _from_marker(runner: GitRunner, marker: str, after: str, log: Log) -> Range:
+    try:
+        found = _ensure(runner, marker, "sync marker", log)
+    except SettingsError as exc:
+        raise MarkerGone(marker, str(exc)) from None
+    if found == after:
+        return Range(found, after, "the sync marker (already at after)", "marker")
+    related = is_ancestor(runner, found, after)
+    why = {True: "an ancestor of after", False: "not an ancestor of after: the two trees are compared",
+           None: "ancestry unknown in this shallow clone: the two trees are compared"}[related]
+    return Range(found, after, f"the sync marker ({why})", "marker")
+
+
+def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log = note_to_stderr,
+                  marker: str | None = None) -> Range:
+    """The range to plan, with both ends present in the clone (fetched if needed).
+
+    `marker`: the backend's sync marker, used when no range was given explicitly and the event is
+    not a pull request's."""
     runner = runner or GitRunner(settings.repo)
     event = None if (settings.before or settings.after) else _event(settings)
     pr = event.get("pull_request") if event else None
@@ -199,11 +179,13 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         if not _HEX.match(gone):
             raise SettingsError("after is all zeros (a deleted branch) and there is no before: pass --before/--after")
         log("the push deleted the branch: nothing to sync")
-        return Range(gone, gone, f"{source} (branch deleted)")
+        return Range(gone, gone, f"{source} (branch deleted)", "input" if settings.after else "event")
     after = _ensure(runner, after_rev or "HEAD", "after", log)
 
-    if settings.all_files:
-        return Range(None, after, "--all")
+    if settings.all:
+        return Range(None, after, "--all", "input")
+    if marker is not None and not (settings.before or settings.after) and not isinstance(pr, dict):
+        return _from_marker(runner, marker, after, log)
 
     if settings.before is not None:
         before_rev: str | None = settings.before
@@ -214,18 +196,19 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         if not base:
             raise SettingsError("the pull_request event has no base sha; pass --before")
         base = _ensure(runner, base, "base", log)
-        return Range(_merge_base(runner, base, after, log), after, source)
+        return Range(_merge_base(runner, base, after, log), after, source, "event")
     elif event is not None and "before" in event:
         before_rev = event.get("before") or None
     else:
         before_rev = None
 
+    basis = "input" if (settings.before or settings.after) else "event" if event is not None else "head"
     if before_rev is not None:
         if _is_zeros(before_rev):
-            return Range(None, after, f"{source} (new branch: before is all zeros)")
-        return Range(_ensure(runner, before_rev, "before", log), after, source)
+            return Range(None, after, f"{source} (new branch: before is all zeros)", basis)
+        return Range(_ensure(runner, before_rev, "before", log), after, source, basis)
 
     parents = runner.parents(after)
     if not parents:
-        return Range(None, after, f"{source} (first commit: no parent)")
-    return Range(_ensure(runner, parents[0], "before", log), after, f"{source} (its first parent)")
+        return Range(None, after, f"{source} (first commit: no parent)", basis)
+    return Range(_ensure(runner, parents[0], "before", log), after, f"{source} (its first parent)", basis)

@@ -12,13 +12,13 @@ that into the images of the tree at `after`. Every rule below follows from that:
 - A changed non-image is rejected (on-non-image=fail, the default), listed as a warning (warn),
   or skipped (ignore). README*, LICENSE*, .gitignore, .gitattributes, .gitmodules and .github/**
   are always skipped as "ignored" when they are not images.
-- include/exclude globs decide what is in scope at all; see `compile_glob`.
+- include/exclude globs decide what is in scope at all, read as git reads a .gitignore; see `globs.py`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import git
@@ -29,6 +29,7 @@ from snail_backend.validation import LFS_POINTER_REASON
 from .blobs import BlobNotFound, digest_blobs
 from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
 from .gitrange import GitRunner, Range, git_error_line, note_to_stderr, resolve_range
+from .globs import Globs
 from .model import Finding, Operation, Plan
 from .settings import Settings, SettingsError
 
@@ -37,70 +38,6 @@ LFS_POINTER_MAX = 1024  # the LFS spec keeps pointer files below 1024 bytes
 LFS_REASON = LFS_POINTER_REASON  # the planner's rejection and the backend's refusal say the same
 NOT_UTF8_REASON = "file name is not valid UTF-8: rename it (the API sends names as UTF-8)"
 REGULAR_MODES = frozenset({"100644", "100755", "100664"})
-
-
-# ---------------------------------------------------------------- globs
-
-
-def _segment_regex(seg: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(seg)
-    while i < n:
-        c = seg[i]
-        if c == "*":
-            while i + 1 < n and seg[i + 1] == "*":  # "**" inside a segment is an ordinary "*"
-                i += 1
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = i + 1
-            if j < n and seg[j] in "!^":
-                j += 1
-            if j < n and seg[j] == "]":
-                j += 1
-            while j < n and seg[j] != "]":
-                j += 1
-            if j >= n:  # no closing bracket: a literal "["
-                out.append(re.escape(c))
-            else:
-                body = seg[i + 1:j]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("(?!/)[" + body.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
-
-
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """A glob over repository paths, in the spirit of .gitignore:
-
-    - `*` and `?` match within one path segment (never `/`); `[abc]`, `[!abc]` are classes;
-    - `**` as a whole segment matches any number of folders (`photos/**`, `**/thumbs/*.png`,
-      `a/**/b.png`), zero included;
-    - a pattern with no `/` matches the file name at any depth (`*.psd`, `README*`);
-      a pattern with a `/` matches the whole path from the repository root (`photos/*.png`);
-      a leading `/` anchors explicitly; a trailing `/` means everything below that folder.
-    Matching is case-sensitive, as git paths are.
-    """
-    p = pattern.strip()
-    anchored = p.startswith("/") or "/" in p.rstrip("/")
-    p = p.lstrip("/")
-    if p.endswith("/"):
-        p += "**"
-    segments = p.split("/")
-    parts: list[str] = []
-    for idx, seg in enumerate(segments):
-        last = idx == len(segments) - 1
-        if seg == "**":
-            parts.append(".*" if last else "(?:.*/)?")
-        else:
-            parts.append(_segment_regex(seg) + ("" if last else "/"))
-    prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(prefix + "".join(parts), re.DOTALL)
 
 
 def _default_ignored(path: str) -> bool:
@@ -120,12 +57,12 @@ class Policy:
     on_non_image: str = "fail"  # fail | warn | ignore
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    _include_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
-    _exclude_re: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
+    _include: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
+    _exclude: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_include_re", tuple(compile_glob(g) for g in self.include))
-        object.__setattr__(self, "_exclude_re", tuple(compile_glob(g) for g in self.exclude))
+        object.__setattr__(self, "_include", Globs(self.include))
+        object.__setattr__(self, "_exclude", Globs(self.exclude))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -133,9 +70,9 @@ class Policy:
 
     def out_of_scope(self, path: str) -> str | None:
         """Why `path` is outside the synced set, or None when it is inside."""
-        if any(r.fullmatch(path) for r in self._exclude_re):
+        if self._exclude.matches(path):
             return "excluded"
-        if self._include_re and not any(r.fullmatch(path) for r in self._include_re):
+        if self._include and not self._include.matches(path):
             return "not included"
         return None
 
@@ -281,17 +218,29 @@ def is_lfs_pointer(head: bytes) -> bool:
 # ---------------------------------------------------------------- the I/O edge
 
 
-def build_plan_and_range(settings: Settings, log: Callable[[str], None] = note_to_stderr) -> tuple[Plan, Range]:
+@contextmanager
+def git_failures(settings: Settings) -> Iterator[None]:
+    """Unexpected git failures (a damaged or partial repository, git refusing it) as one-line SettingsErrors."""
     try:
-        return _build(settings, log)
-    except git.GitCommandError as exc:  # unexpected: a damaged or partial repository, git refusing it
+        yield
+    except git.GitCommandError as exc:
         command = " ".join(str(a) for a in (exc.command or ["git"])[:2])
         raise SettingsError(f"{command} failed in {settings.repo}: {git_error_line(exc)}") from None
+
+
+def build_plan_and_range(settings: Settings, log: Callable[[str], None] = note_to_stderr) -> tuple[Plan, Range]:
+    with git_failures(settings):
+        return _build(settings, log)
 
 
 def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]:
     runner = GitRunner(settings.repo)
     rng = resolve_range(settings, runner, log)
+    return plan_range(settings, runner, rng), rng
+
+
+def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
+    """The plan of a range already resolved (both ends in the clone), with every put's size and sha256."""
     changes = diff_trees(runner, rng.before, rng.after)
     plan = plan_changes(changes, Policy.from_settings(settings), rng.before, rng.after)
     blobs = list(dict.fromkeys(op.blob for op in plan.puts if op.blob))  # each blob read once
@@ -309,7 +258,7 @@ def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]
         path = next((op.path for op in plan.puts if op.blob == exc.args[0]), "?")
         raise SettingsError(f"the content of {path!r} (blob {exc.args[0]}) is missing from the repository: "
                             "fetch it (a complete clone has it), then run again") from None
-    return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX]), rng
+    return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
 
 
 def build_plan(settings: Settings) -> Plan:

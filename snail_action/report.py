@@ -1,5 +1,5 @@
 """What a sync tells people and machines: progress lines, GitHub workflow commands, step outputs,
-the job summary table and the results JSON (contracts section 1, `sync --results`).
+the job summary table and the results JSON (docs/action.md, "Results JSON"; `sync --results`).
 
 Pure formatting plus small writers that take the file path or stream they write to.
 """
@@ -31,10 +31,14 @@ class Result:
     http_status: int | None = None
     stored_key: str | None = None
     message: str = ""
+    urls: dict[str, dict[str, str]] | None = None  # kind -> url, path_url: with a delivery domain (delivery_links)
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "path": self.path, "outcome": self.outcome, "http_status": self.http_status,
-                "stored_key": self.stored_key, "message": self.message}
+        out: dict[str, Any] = {"op": self.op, "path": self.path, "outcome": self.outcome,
+                               "http_status": self.http_status, "stored_key": self.stored_key, "message": self.message}
+        if self.urls:
+            out["urls"] = self.urls
+        return out
 
     @property
     def is_failure(self) -> bool:
@@ -51,6 +55,10 @@ class SyncReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), not failures
     skipped: int = 0
     setup_error: str | None = None  # the API refused the credentials: the run stopped sending
+    basis: str = ""  # why this range: marker | event | input | head | reconcile
+    why: str = ""  # the same for people: "the sync marker (an ancestor of after)"
+    synced_commit: str | None = None  # the backend's sync marker after the run
+    notes: list[str] = field(default_factory=list)  # what happened to the marker, for people
 
     def summary(self) -> dict[str, int]:
         counts = dict.fromkeys(SUMMARY_KEYS, 0)
@@ -70,7 +78,9 @@ class SyncReport:
         return not any(r.is_failure for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {"results": [r.to_json() for r in self.results], "summary": self.summary()}
+        return {"results": [r.to_json() for r in self.results], "summary": self.summary(),
+                "range": {"before": self.before, "after": self.after, "basis": self.basis, "why": self.why},
+                "synced_commit": self.synced_commit, "notes": list(self.notes)}
 
 
 # -- text for people -----------------------------------------------------------------------------
@@ -201,6 +211,7 @@ def write_outputs(path: Path, values: Mapping[str, object]) -> None:
 def outputs_for(report: SyncReport, results_path: Path | None) -> dict[str, object]:
     out: dict[str, object] = dict(report.summary())
     out["results"] = str(results_path) if results_path else ""
+    out["synced-commit"] = report.synced_commit or ""
     return out
 
 
@@ -230,7 +241,12 @@ def summary_markdown(report: SyncReport, rows: Iterable[Result] | None = None) -
     title = "snail-images " + ("check" if report.mode == "check" else f"sync ({report.mode}"
                                                                         f"{', dry run' if report.dry_run else ''})")
     rng = f"`{(report.before or 'nothing')[:12]}` → `{(report.after or '')[:12]}`"
-    lines = [f"### {title}", "", f"Range: {rng}", "",
+    why = f" from {_cell(report.why)}" if report.why else ""
+    lines = [f"### {title}", "", f"Range: {rng}{why}", ""]
+    if report.synced_commit or report.notes:
+        marker = f"`{report.synced_commit[:12]}`" if report.synced_commit else "not set"
+        lines += [f"Sync marker after the run: {marker}", ""] + [f"- {_cell(n)}" for n in report.notes] + [""]
+    lines += [
              "| put | deleted | unchanged | failed | rejected |", "| ---: | ---: | ---: | ---: | ---: |",
              f"| {s['put']} | {s['deleted']} | {s['unchanged']} | {s['failed']} | {s['rejected']} |", ""]
     if report.dry_run:

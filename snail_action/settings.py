@@ -1,11 +1,23 @@
-"""One settings object, filled from the environment (the action) and from the command line."""
+"""One settings object, filled from the environment (the action) and from the command line.
+
+Every setting has one name. The table `OPTIONS` below is the only place that lists them; from a
+row named `dry_run` follow the `Settings` field `dry_run`, the action input `dry-run` (when the row
+says `action_input=True`), its environment variable `SNAIL_DRY_RUN` (action.yml passes each input
+on as that variable; a test checks action.yml against this table) and the command-line option
+`--dry-run` on the commands of the row's group (`cli.add_options`).
+
+To add a setting: add the `Settings` field and one `Option` row; then, if it is an action input,
+the input and its `env:` line in action.yml (the test names what is missing). Nothing else maps names.
+Values GitHub's runner sets (GITHUB_*) are not settings of ours: `RUNNER_ENV` reads them.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 NON_IMAGE_POLICIES = ("fail", "warn", "ignore")
 MODES = ("diff", "reconcile", "check")
@@ -35,8 +47,8 @@ def _int(name: str, value: str, minimum: int = 1) -> int:
     return n
 
 
-def _globs(value: str) -> tuple[str, ...]:
-    """Globs separated by newlines or commas, as action inputs usually are."""
+def _globs(_: str, value: str) -> tuple[str, ...]:
+    """Patterns separated by newlines or commas, as action inputs usually are."""
     parts = [p.strip() for line in value.splitlines() for p in line.split(",")]
     return tuple(p for p in parts if p)
 
@@ -46,7 +58,7 @@ class Settings:
     repo: Path = Path(".")
     before: str | None = None
     after: str | None = None
-    all_files: bool = False
+    all: bool = False
     on_non_image: str = "fail"
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -54,17 +66,20 @@ class Settings:
     # repr=False: a settings object in a log line, a traceback's locals or a test failure must not
     # show the key (a dataclass repr prints every field).
     api_key: str | None = field(default=None, repr=False)
-    sign_aws: bool = False
+    aws_sign: bool = False
     aws_region: str | None = None
     mode: str = "diff"
     concurrency: int = 16
     dry_run: bool = False
     direct_upload_limit: int = DEFAULT_DIRECT_UPLOAD_LIMIT
-    results_file: Path | None = None
+    results: Path | None = None
     github_actions: bool = False
     event_path: Path | None = None
     event_name: str | None = None
     workspace: Path | None = None  # GITHUB_WORKSPACE: annotations name files relative to it
+    # The sync marker's key (docs/sync-marker.md): without a repository name no marker is used.
+    repository_name: str | None = None
+    ref: str | None = None
 
     def __post_init__(self) -> None:
         if self.on_non_image not in NON_IMAGE_POLICIES:
@@ -88,52 +103,18 @@ class Settings:
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
         """Settings from SNAIL_* variables (set by action.yml from its inputs) and GitHub's own."""
-
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return value if value not in (None, "") else None
-
-        kw: dict[str, object] = {}
-        if (v := get("SNAIL_REPO")) is not None:
-            kw["repo"] = Path(v)
-        for key, name in (("before", "SNAIL_BEFORE"), ("after", "SNAIL_AFTER"), ("api_url", "SNAIL_API_URL"),
-                          ("api_key", "SNAIL_API_KEY"), ("mode", "SNAIL_MODE"),
-                          ("on_non_image", "SNAIL_ON_NON_IMAGE")):
-            if (v := get(name)) is not None:
-                if key == "api_key":
-                    kw[key] = v
-                elif key in ("mode", "on_non_image"):  # choices: `Diff` or `WARN` in a workflow mean the same
-                    kw[key] = v.strip().lower()
-                else:
-                    kw[key] = v.strip()
-        region = get("SNAIL_AWS_REGION") or get("AWS_REGION") or get("AWS_DEFAULT_REGION")
-        if region:
-            kw["aws_region"] = region
-        if (v := get("SNAIL_ALL")) is not None:
-            kw["all_files"] = _bool("all (SNAIL_ALL)", v)
-        if (v := get("SNAIL_SIGN_AWS")) is not None:
-            kw["sign_aws"] = _bool("aws-sign (SNAIL_SIGN_AWS)", v)
-        if (v := get("SNAIL_DRY_RUN")) is not None:
-            kw["dry_run"] = _bool("dry-run (SNAIL_DRY_RUN)", v)
-        if (v := get("SNAIL_CONCURRENCY")) is not None:
-            kw["concurrency"] = _int("concurrency (SNAIL_CONCURRENCY)", v)
-        if (v := get("SNAIL_DIRECT_UPLOAD_LIMIT")) is not None:
-            kw["direct_upload_limit"] = _int("direct-upload-limit (SNAIL_DIRECT_UPLOAD_LIMIT)", v)
-        if (v := get("SNAIL_INCLUDE")) is not None:
-            kw["include"] = _globs(v)
-        if (v := get("SNAIL_EXCLUDE")) is not None:
-            kw["exclude"] = _globs(v)
-        if (v := get("SNAIL_RESULTS")) is not None:
-            kw["results_file"] = Path(v)
-        if (v := get("GITHUB_ACTIONS")) is not None:
-            kw["github_actions"] = _bool("GITHUB_ACTIONS", v)
-        if (v := get("GITHUB_EVENT_PATH")) is not None:
-            kw["event_path"] = Path(v)
-        if (v := get("GITHUB_EVENT_NAME")) is not None:
-            kw["event_name"] = v
-        if (v := get("GITHUB_WORKSPACE")) is not None:
-            kw["workspace"] = Path(v)
-        return cls(**kw)  # type: ignore[arg-type]
+        kw: dict[str, Any] = {}
+        for opt in OPTIONS:
+            for name in (opt.env, *opt.env_fallbacks):
+                value = env.get(name)
+                if value not in (None, ""):
+                    kw[opt.name] = opt.parse(f"{opt.input} ({name})", value)
+                    break
+        for name, (var, parse) in RUNNER_ENV.items():
+            value = env.get(var)
+            if value not in (None, ""):
+                kw[name] = parse(var, value)
+        return cls(**kw)
 
     def with_args(self, args: argparse.Namespace) -> Settings:
         """Command-line values win over the environment; options not given leave it as it was."""
@@ -143,3 +124,95 @@ class Settings:
             if key in changes:
                 changes[key] = tuple(changes[key])
         return replace(self, **changes)
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _text(_: str, value: str) -> str:
+    return value.strip()
+
+
+def _raw(_: str, value: str) -> str:
+    return value  # the API key: Settings strips and checks it without showing it
+
+
+def _choice(_: str, value: str) -> str:
+    return value.strip().lower()  # `Diff` or `WARN` in a workflow mean the same
+
+
+def _path(_: str, value: str) -> Path:
+    return Path(value)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting. `name` is the Settings field; the other spellings follow from it."""
+
+    name: str
+    group: str  # which commands take it: "all", "range" (plan, check, sync), "api" (sync, status), "sync"
+    parse: Callable[[str, str], Any]  # (label for errors, environment value) -> field value
+    help: str
+    action_input: bool = True
+    cli: Mapping[str, Any] = field(default_factory=dict)  # extra argparse arguments (type, action, choices, ...)
+    env_fallbacks: tuple[str, ...] = ()  # other variables read when ours is unset
+
+    @property
+    def input(self) -> str:
+        return self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "SNAIL_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.input
+
+
+_FLAG = {"action": "store_true"}
+OPTIONS: tuple[Option, ...] = (
+    Option("repo", "all", _path, "the git repository folder (default: .)", cli={"type": Path, "metavar": "DIR"}),
+    Option("before", "range", _text, "the revision the backend holds (default: push event's before, else HEAD~1)"),
+    Option("after", "range", _text, "the revision to sync to (default: push event's after, else HEAD)"),
+    Option("all", "range", _bool, "treat every tracked image at --after as added", action_input=False, cli=_FLAG),
+    Option("on_non_image", "range", _choice, "what a changed file that is not an image does (default: fail)",
+           cli={"choices": NON_IMAGE_POLICIES}),
+    Option("include", "range", _globs, "only consider paths matching this .gitignore-style pattern (repeatable)",
+           cli={"action": "append", "metavar": "PATTERN"}),
+    Option("exclude", "range", _globs, "ignore paths matching this .gitignore-style pattern (repeatable)",
+           cli={"action": "append", "metavar": "PATTERN"}),
+    Option("api_url", "api", _text, "base URL of the HTTP API (stage URL)"),
+    Option("api_key", "api", _raw, "API key; better from the SNAIL_API_KEY environment variable"),
+    Option("aws_sign", "api", _bool, "sign requests with SigV4 (execute-api) using the AWS credentials in the "
+           "environment", cli=_FLAG),
+    Option("aws_region", "api", _text, "region for SigV4 (default: AWS_REGION)",
+           env_fallbacks=("AWS_REGION", "AWS_DEFAULT_REGION")),
+    Option("mode", "sync", _choice, "diff: send the range's changes; reconcile: make the catalog match --after",
+           cli={"choices": [m for m in MODES if m != "check"]}),
+    Option("concurrency", "sync", _int, "requests in flight at once (default 16)", cli={"type": int}),
+    Option("dry_run", "sync", _bool, "print the plan; send nothing", cli=_FLAG),
+    Option("direct_upload_limit", "sync", _int,
+           "bytes above which a file goes through a presigned upload (default 4 MiB)", cli={"type": int}),
+    Option("results", "sync", _path, "write the results JSON here", action_input=False,
+           cli={"type": Path, "metavar": "FILE"}),
+    Option("repository_name", "api", _text, "the name the sync marker is kept under (default: GITHUB_REPOSITORY; "
+           "none: no marker)", env_fallbacks=("GITHUB_REPOSITORY",), cli={"metavar": "NAME"}),
+    Option("ref", "api", _text, "the branch or ref of the sync marker (default: GITHUB_REF, else the checked-out "
+           "branch)", action_input=False, env_fallbacks=("GITHUB_REF",)),
+)
+
+# What GitHub's runner sets: field -> (variable, parse).
+RUNNER_ENV: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "github_actions": ("GITHUB_ACTIONS", _bool),
+    "event_path": ("GITHUB_EVENT_PATH", _path),
+    "event_name": ("GITHUB_EVENT_NAME", lambda _, v: v),
+    "workspace": ("GITHUB_WORKSPACE", _path),  # annotations name files relative to it
+}
+
+
+def add_options(parser: argparse.ArgumentParser, *groups: str) -> None:
+    """The command-line options of the table's rows in these groups (each `--<name>`, dest the field)."""
+    for opt in OPTIONS:
+        if opt.group in groups:
+            parser.add_argument(opt.flag, dest=opt.name, default=None, help=opt.help, **opt.cli)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from snail_backend.config import DEFAULT_VARIANT_SIZES, ConfigError, parse_sizes
-from snail_backend.formats import extension_of
+from snail_backend.formats import VARIANT_TYPES, extension_of, variant_name
 from snail_backend.imaging import ConversionError
 from snail_backend.imaging.insert import insert_variants
 from snail_backend.naming import stored_name
@@ -61,12 +61,13 @@ def _one(path: Path, out_dir: Path, sizes: dict[str, int]) -> dict:
     digest = hashlib.sha256(data).hexdigest()
     name = stored_name(digest, extension_of(path.name))
     variants = {}
+    stored, content_type = variant_name(name, rendition.variant_format), VARIANT_TYPES[rendition.variant_format][1]
     for kind, variant in rendition.variants.items():
-        target = out_dir / kind / name
+        target = out_dir / kind / stored  # as the backend stores it: the extension of the variant's format
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(variant.data)
         variants[kind] = {"path": str(target), "width": variant.width, "height": variant.height,
-                          "size": variant.size}
+                          "size": variant.size, "content_type": content_type}
     return {"file": str(path), "name": name, "format": info.format, "content_type": info.content_type,
             "width": rendition.width, "height": rendition.height, "size": len(data), "sha256": digest,
             "seconds": round(seconds, 4), "variants": variants}

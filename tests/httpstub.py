@@ -85,7 +85,7 @@ class StubServer:
 
 
 class FakeApi:
-    """An in-memory stand-in for the API of contracts section 2, enough to drive a sync: a catalog of
+    """An in-memory stand-in for the API of docs/contracts.md ("HTTP API"), enough to drive a sync: a catalog of
     path -> (hash, status), paging with a cursor, and presigned uploads processed on a later GET.
     The real backend is tested end to end elsewhere (embedded backend); this one lets a test break
     single paths (`fail`), echo things, and count what was sent."""

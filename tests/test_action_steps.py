@@ -150,6 +150,7 @@ def push_event(before: str, after: str) -> dict:
             "repository": {"full_name": "org/images", "default_branch": "main"}}
 
 
+@pytest.mark.slow
 def test_push_syncs_and_sets_outputs_summary_and_mask(tmp_path, backend):
     repo = GitRepo(tmp_path / "workspace")
     repo.write("old.png", image_bytes("PNG", seed=1))
@@ -185,6 +186,7 @@ def test_push_syncs_and_sets_outputs_summary_and_mask(tmp_path, backend):
     assert backend.api_key not in summary
 
 
+@pytest.mark.slow
 def test_push_with_a_broken_image_fails_with_annotations(tmp_path, backend):
     repo = GitRepo(tmp_path / "workspace")
     before = repo.commit("empty")
@@ -207,6 +209,7 @@ def test_push_with_a_broken_image_fails_with_annotations(tmp_path, backend):
     assert summary.index("broken.jpg") < summary.index("ok.png")  # failures first
 
 
+@pytest.mark.slow
 def test_two_uses_in_one_job_keep_their_own_results_file(tmp_path, backend):
     repo = GitRepo(tmp_path / "workspace")
     repo.write("a.png", image_bytes("PNG", seed=7))

@@ -19,8 +19,8 @@ from collections import Counter
 import pytest
 from moto import mock_aws
 
+from backend_support import World
 from helpers import image_bytes
-from test_backend_support import World
 
 
 class SerializedCalls:
@@ -60,6 +60,7 @@ class Jittered:
 
 
 @pytest.mark.parametrize("scheme", ["hash", "timestamp"])
+@pytest.mark.slow
 def test_threads_of_puts_and_deletes_keep_objects_iff_live_registrations(scheme: str) -> None:
     with mock_aws():
         world = World(sizes="sg=8,md=16,lg=24", scheme=scheme)

@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from backend_support import TYPES, World
 from helpers import image_bytes
-from test_backend_support import TYPES, World
 
 X = image_bytes("PNG", (40, 30), seed=11)
 Y = image_bytes("PNG", (40, 30), seed=12)
@@ -115,6 +115,7 @@ def _run(world: World, scenario: str, fail_at: int | None, after: bool) -> tuple
 
 @pytest.mark.parametrize("after", [False, True], ids=["fails_before", "reply_lost"])
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.slow
 def test_a_failure_at_any_step_is_repaired_by_a_retry(scenario: str, after: bool) -> None:
     with mock_aws():
         world = World(sizes="sg=8,md=16,lg=24")

@@ -7,15 +7,13 @@ import hashlib
 import io
 import json
 import os
+from urllib.parse import unquote
 
 import pytest
 import requests
 from moto import mock_aws
 
-from helpers import image_bytes
-from snail_backend.http import MAX_DIRECT_BODY
-from snail_backend.imaging import ConversionError, render_variants
-from test_backend_support import (
+from backend_support import (
     BUCKET,
     TABLE,
     TYPES,
@@ -28,6 +26,9 @@ from test_backend_support import (
     s3_event,
     uploads_event,
 )
+from helpers import image_bytes
+from snail_backend.http import MAX_DIRECT_BODY
+from snail_backend.imaging import ConversionError, render_variants
 
 PNG = image_bytes("PNG", (120, 60), "RGBA", seed=1)
 JPEG = image_bytes("JPEG", (90, 150), seed=2)
@@ -46,7 +47,8 @@ def test_put_registers_original_and_variants(world: World) -> None:
     name = f"{digest[:20]}.png"
     assert (body["registered_file"], body["hash"], body["status"]) == ("photos/Ünïcode name.png", digest, "completed")
     assert (body["duplicate"], body["unchanged"]) == (False, False)
-    assert body["images"]["raw"] == {"key": f"images/raw/{name}", "width": 120, "height": 60, "size": len(PNG)}
+    assert body["images"]["raw"] == {"key": f"images/raw/{name}", "width": 120, "height": 60, "size": len(PNG),
+                                     "content_type": "image/png"}
     assert [(body["images"][t]["width"], body["images"][t]["height"]) for t in ("sg", "md", "lg")] == [
         (32, 16), (64, 32), (96, 48)]
     assert world.object_keys() == {f"images/{t}/{name}" for t in ("raw", "sg", "md", "lg")}
@@ -294,14 +296,17 @@ def test_presigned_upload_then_s3_event_registers_the_file(world: World) -> None
 
 
 def _incoming(world: World, key: str, data: bytes, path: str, issued: int, sha: str | None = None) -> None:
+    """An upload as POST /uploads records it (its token the path's latest intent), and its object."""
+    sha = sha or hashlib.sha256(data).hexdigest()
+    token = world.backend.registry.uploads.open(unquote(path), sha, issued)
     world.s3.put_object(Bucket=BUCKET, Key=key, Body=data, Metadata={
-        "filename": path, "sha256": sha or hashlib.sha256(data).hexdigest(), "issued": str(issued)})
+        "filename": path, "sha256": sha, "issued": str(issued), "token": token})
 
 
 def test_s3_event_out_of_order_keeps_the_newer_registration(world: World) -> None:
     old, new = image_bytes("PNG", (40, 40), seed=1), image_bytes("PNG", (40, 40), seed=2)
-    _incoming(world, "images/incoming/new.png", new, "a.png", issued=2000)
     _incoming(world, "images/incoming/old.png", old, "a.png", issued=1000)
+    _incoming(world, "images/incoming/new.png", new, "a.png", issued=2000)
     world.backend.handle_s3_event(s3_event("images/incoming/new.png"))
     world.backend.handle_s3_event(s3_event("images/incoming/old.png"))
     assert world.get("a.png")[1]["hash"] == hashlib.sha256(new).hexdigest()
@@ -325,6 +330,7 @@ def test_s3_event_with_a_wrong_digest_registers_nothing_and_get_says_failed(worl
     assert world.delete("a.png")[1]["deleted"] == 4 and world.get("a.png")[0] == 404
 
 
+@pytest.mark.slow
 def test_s3_event_refusal_is_shown_over_an_older_registration_until_deleted(world: World) -> None:
     world.put("a.png", PNG)  # issued now: a refusal must be newer to show
     text = b"not an image at all"
@@ -354,7 +360,8 @@ def test_s3_event_keys_are_url_decoded_with_plus_for_space(world: World) -> None
 
 def test_s3_event_with_unreadable_issued_metadata_still_registers(world: World) -> None:
     world.s3.put_object(Bucket=BUCKET, Key="images/incoming/q.png", Body=PNG, Metadata={
-        "filename": "q.png", "sha256": hashlib.sha256(PNG).hexdigest(), "issued": "soon"})
+        "filename": "q.png", "sha256": hashlib.sha256(PNG).hexdigest(), "issued": "soon",
+        "token": world.backend.registry.uploads.open("q.png", hashlib.sha256(PNG).hexdigest(), 0)})
     assert world.backend.handle_s3_event(s3_event("images/incoming/q.png"))["results"][0]["outcome"] == "registered"
     assert world.object_keys() == {f"images/{t}/{hashlib.sha256(PNG).hexdigest()[:20]}.png"
                                    for t in ("raw", "sg", "md", "lg")}
@@ -373,6 +380,7 @@ def test_presign_refuses_bad_requests(world: World, body: dict, status: int) -> 
     assert call(world.backend, uploads_event(body))[0] == status
 
 
+@pytest.mark.slow
 def test_name_being_collected_makes_a_put_wait_then_take_over_after_the_lease(world: World) -> None:
     now = [1000.0]
     backend = world.make_backend(clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s),
@@ -475,7 +483,7 @@ def test_a_forged_cursor_only_moves_within_the_registrations(world: World, after
     assert status == 200
     live = ["a.png", "z/c.png"]
     assert [f["registered_file"] for f in body["files"]] == [p for p in live if p > after]
-    assert all(set(f) == {"registered_file", "hash", "status"} for f in body["files"])
+    assert all(set(f) == {"registered_file", "hash", "status", "images"} for f in body["files"])
 
 
 def test_s3_event_for_an_upload_over_the_limit_refuses_it_unread(world: World, monkeypatch) -> None:
@@ -489,3 +497,12 @@ def test_s3_event_for_an_upload_over_the_limit_refuses_it_unread(world: World, m
     assert (status, body["status"], body["error"], body["hash"]) == (200, "failed", "too_large",
                                                                      hashlib.sha256(PNG).hexdigest())
     assert world.object_keys() == set()
+
+
+def test_a_stale_upload_with_other_bytes_leaves_no_refusal_behind(world: World) -> None:
+    _incoming(world, "images/incoming/x.png", PNG, "a.png", issued=1, sha="1" * 64)
+    assert world.delete("a.png")[0] == 200  # the path's intent moves on before the event arrives
+    out = world.backend.handle_s3_event(s3_event("images/incoming/x.png"))
+    assert out["results"][0]["outcome"] == "stale"
+    assert world.get("a.png")[0] == 404  # not even a `failed` record: the path is deleted
+    world.check_invariants()

@@ -9,8 +9,8 @@ import hashlib
 import pytest
 from moto import mock_aws
 
+from backend_support import Hooked, World
 from helpers import image_bytes
-from test_backend_support import Hooked, World
 
 X = image_bytes("PNG", (40, 30), seed=21)
 NAME = hashlib.sha256(X).hexdigest()[:20] + ".png"
@@ -69,7 +69,7 @@ def test_a_stalled_delete_copy_acts_on_the_registration_it_finds_when_it_resumes
     # completes and a PUT registers a.png again. DELETE #1's transaction then fails its condition,
     # it reads again and deletes what is there now -- with its objects, consistently. (On AWS the
     # first copy cannot outlive the retry: the function stops at 28 s, API Gateway answers the client
-    # at 29 s; see the README.)
+    # at 29 s; see docs/contracts.md, "Invariants and how they are kept".)
     assert world.put("a.png", X)[0] == 200
     seen: dict = {}
 

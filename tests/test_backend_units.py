@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from moto import mock_aws
 
+from backend_support import BUCKET, TABLE, World, item_event, put_event, s3_event
 from helpers import image_bytes
 from snail_backend import naming
 from snail_backend.config import ENVIRONMENT_VARIABLES, BackendConfig, ConfigError
-from test_backend_support import BUCKET, TABLE, World, item_event, put_event, s3_event
 
 DIGEST = hashlib.sha256(b"x").hexdigest()
 
@@ -24,7 +24,7 @@ def test_config_defaults_and_environment_variables() -> None:
     assert (cfg.bucket, cfg.table, cfg.key_scheme, cfg.upload_url_expires) == ("b", "image-metadata", "hash", 900)
     assert cfg.variant_sizes == {"sg": 320, "md": 800, "lg": 1600} and cfg.max_image_pixels == 89478485
     assert set(ENVIRONMENT_VARIABLES) == {"S3_BUCKET_NAME", "DYNAMODB_TABLE_NAME", "VARIANT_SIZES", "KEY_SCHEME",
-                                         "MAX_IMAGE_PIXELS", "UPLOAD_URL_EXPIRES"}
+                                         "MAX_IMAGE_PIXELS", "UPLOAD_URL_EXPIRES", "DELIVERY_URL"}
 
 
 def test_config_reads_every_variable() -> None:
@@ -67,6 +67,7 @@ def test_names_refuse_a_malformed_digest() -> None:
         naming.stored_name("../../etc", "png")
 
 
+@pytest.mark.slow
 def test_handlers_create_no_client_at_import_and_one_backend_per_container(monkeypatch) -> None:
     import snail_backend.handlers as handlers
 

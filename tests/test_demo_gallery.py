@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from snail_action.gallery import collect, human_size, local_name, render, write_gallery
+from snail_action.demo.gallery import collect, human_size, local_name, render, write_gallery
 
 
 @pytest.mark.parametrize("kind,key,want", [
@@ -62,3 +62,15 @@ def test_variants_are_drawn_to_the_originals_scale(tmp_path):
                                     (None, "?")])
 def test_human_size(n, text):
     assert human_size(n) == text
+
+
+def test_https_delivery_urls_are_links_and_other_urls_stay_text(tmp_path):
+    rec = record("a.png", "u.png")
+    rec["images"]["lg"]["url"] = "https://cdn.example/images/lg/u.png"
+    rec["images"]["md"]["url"] = 'javascript:alert("x")'
+    page = render(collect([rec], lambda k: b"", tmp_path), title="t")
+    assert '<dt>lg url</dt><dd><a href="https://cdn.example/images/lg/u.png">' in page
+    assert "<dt>md url</dt><dd>javascript:alert(&#34;x&#34;)</dd>" in page
+    assert "raw url" not in page  # no delivery domain for that one: no row
+    rec["images"]["sg"]["url"] = "http://127.0.0.1:9/images/sg/u.png"  # the demo's port, gone after the run
+    assert "<dd>http://127.0.0.1:9/images/sg/u.png</dd>" in render(collect([rec], lambda k: b"", tmp_path), title="t")

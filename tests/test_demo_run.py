@@ -14,7 +14,8 @@ from urllib.parse import unquote
 import pytest
 
 from snail_action import cli
-from snail_action.demo import MARKER, prepare_out, run_demo
+from snail_action.demo.folder import MARKER, prepare_out
+from snail_action.demo.run import run_demo
 from snail_backend.formats import format_for_path
 
 
@@ -57,6 +58,7 @@ def demo(tmp_path_factory):
     return code, out, printed.getvalue()
 
 
+@pytest.mark.slow
 def test_demo_exits_0_with_every_expected_outcome(demo, capsys):
     code, out, _ = demo
     assert code == 0, (out / "backend.log").read_text()

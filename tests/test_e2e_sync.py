@@ -19,10 +19,11 @@ import requests
 from helpers import GitRepo, image_bytes
 from snail_action import cli
 from snail_action.embedded.server import EmbeddedBackend
-from snail_backend.formats import format_for_path
+from snail_backend.formats import format_for_path, variant_names
 
 KINDS = ("raw", "sg", "md", "lg")
-GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
+               "GITHUB_REPOSITORY", "GITHUB_REF")  # (the last two key the sync marker: CI's own must not leak in)
 
 
 def images_at(repo: GitRepo, rev: str) -> dict[str, bytes]:
@@ -66,7 +67,10 @@ def assert_backend_matches(repo: GitRepo, rev: str, s3, dynamodb, bucket: str, t
         assert raw["ContentHash"] == digest, path
         ext = path.rsplit(".", 1)[1].lower()
         assert raw["StoredKey"] == f"images/raw/{digest[:20]}.{ext}", path
-        assert {i["StoredKey"] for i in kinds.values()} == {f"images/{k}/{digest[:20]}.{ext}" for k in KINDS}
+        name = f"{digest[:20]}.{ext}"
+        assert {t: i["StoredKey"].rsplit("/", 1)[0] for t, i in kinds.items()} == {k: f"images/{k}" for k in KINDS}
+        # a variant is stored under the original's name, or that with its own format's extension added
+        assert {i["StoredKey"].rsplit("/", 1)[1] for t, i in kinds.items() if t != "raw"} <= set(variant_names(name))
         assert s3.get_object(Bucket=bucket, Key=raw["StoredKey"])["Body"].read() == data, path
     stored = {k for k in bucket_keys(s3, bucket) if not k.startswith("images/incoming/")}
     referenced = {i["StoredKey"] for kinds in live.values() for i in kinds.values()}
@@ -81,6 +85,7 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
+@pytest.mark.slow
 def test_pushes_synced_with_the_cli_leave_catalog_and_bucket_equal_to_the_repository(git_repo: GitRepo, clean_env,
                                                                                      tmp_path):
     big = image_bytes("WEBP", size=(300, 200), seed=7, lossless=True)
@@ -132,6 +137,7 @@ def test_pushes_synced_with_the_cli_leave_catalog_and_bucket_equal_to_the_reposi
         assert not [k for k in bucket_keys(eb.s3, eb.bucket) if k.startswith("images/incoming/")]
 
 
+@pytest.mark.slow
 def test_direct_put_over_the_lambda_event_limit_is_refused_by_the_gateway(clean_env):
     body = image_bytes("PNG", size=(8, 8)) + b"\0" * (5 * 1024 * 1024)  # base64 of it exceeds 6 MiB
     with EmbeddedBackend() as eb:
@@ -144,6 +150,7 @@ def test_direct_put_over_the_lambda_event_limit_is_refused_by_the_gateway(clean_
         assert bucket_keys(eb.s3, eb.bucket) == set()
 
 
+@pytest.mark.slow
 def test_sync_as_a_process_into_serve_as_a_process(git_repo: GitRepo, tmp_path):
     ready = tmp_path / "ready.json"
     env = {k: v for k, v in os.environ.items() if k not in GITHUB_VARS}
@@ -176,6 +183,7 @@ def test_sync_as_a_process_into_serve_as_a_process(git_repo: GitRepo, tmp_path):
     assert serve.returncode == 0, err
 
 
+@pytest.mark.slow
 def test_concurrent_puts_and_deletes_of_shared_content_keep_the_invariants(git_repo: GitRepo, clean_env):
     # 24 paths over 4 distinct images, sent 16 at a time: the registrations race for the same objects.
     contents = [image_bytes("PNG", size=(40, 30), seed=s) for s in range(4)]
@@ -199,6 +207,7 @@ def test_concurrent_puts_and_deletes_of_shared_content_keep_the_invariants(git_r
         assert len({kinds["raw"]["StoredKey"] for kinds in live.values()}) == 1
 
 
+@pytest.mark.slow
 def test_a_file_over_the_gateways_10_mib_goes_through_the_presigned_path_with_the_default_limit(
         git_repo: GitRepo, clean_env, tmp_path):
     import io

@@ -13,7 +13,10 @@ import requests
 
 from snail_action.cfn_template import load_template
 from snail_action.embedded import definitions
-from snail_action.embedded.gateway import MAX_BODY, Gateway, build_event, match_route, proxy_reply
+from snail_action.embedded.events import proxy_event
+from snail_action.embedded.gateway import MAX_BODY, match_route, proxy_reply
+from snail_action.embedded.http_server import Gateway
+from snail_backend import routes as api_routes
 
 KEY = "test-key-123"
 
@@ -139,14 +142,14 @@ def test_body_over_10_mib_is_413_without_reading_it(gateway):
         s.sendall(f"PUT /images/big.png HTTP/1.1\r\nHost: x\r\nx-api-key: {KEY}\r\nContent-Type: image/png\r\n"
                   f"Content-Length: {MAX_BODY + 1}\r\n\r\n".encode())
         answer = b""
-        while b"\r\n\r\n" not in answer or not answer.endswith(b"bytes."):
+        while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
             chunk = s.recv(4096)
             if not chunk:
                 break
             answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413")
-    assert body == f"HTTP content length exceeded {MAX_BODY} bytes.".encode()
+    assert json.loads(body) == {"message": f"HTTP content length exceeded {MAX_BODY} bytes."}
     assert rec.events == []
 
 
@@ -272,15 +275,14 @@ def test_gateway_responses_of_the_template_shape_gateway_errors(gateway, method,
 def test_build_event_binary_only_for_configured_media_types():
     common = dict(method="PUT", raw_path="/images/a.txt", query="", body=b"hello", resource="/images/{proxy+}",
                   path_params={"proxy": "a.txt"}, source_ip="1.2.3.4", stage="s", request_id="r", now=0)
-    text = build_event(headers=[("Content-Type", "text/plain")], binary_media_types=("image/*",), **common)
-    binary = build_event(headers=[("Content-Type", "image/gif; x=y")], binary_media_types=("image/*",), **common)
+    text = proxy_event(headers=[("Content-Type", "text/plain")], binary_media_types=("image/*",), **common)
+    binary = proxy_event(headers=[("Content-Type", "image/gif; x=y")], binary_media_types=("image/*",), **common)
     assert (text["body"], text["isBase64Encoded"]) == ("hello", False)
     assert (binary["body"], binary["isBase64Encoded"]) == (base64.b64encode(b"hello").decode(), True)
 
 
-def test_routes_of_the_template_are_the_contracts():
-    assert definitions.routes(load_template()) == {"/images/{proxy+}": {"GET", "PUT", "DELETE"},
-                                                   "/images": {"GET"}, "/uploads": {"POST"}}
+def test_the_templates_routes_are_the_route_table():
+    assert definitions.routes(load_template()) == api_routes.RESOURCES
 
 
 @pytest.mark.parametrize("method,path,want", [
@@ -330,7 +332,7 @@ def test_a_body_of_exactly_10_mib_passes_the_size_check_and_one_byte_more_does_n
     over = requests.post(f"{url}/uploads", data=b" " * (MAX_BODY + 1), headers=headers, timeout=60)
     # 10 MiB of text is still over Lambda's 6 MiB event: refused as too long, not as too large a request.
     assert at_limit.status_code == 413 and at_limit.json() == {"message": "Request Too Long"}
-    assert over.status_code == 413 and over.text == f"HTTP content length exceeded {MAX_BODY} bytes."
+    assert over.status_code == 413 and over.json() == {"message": f"HTTP content length exceeded {MAX_BODY} bytes."}
 
 
 def test_the_backends_largest_direct_put_fits_in_the_lambda_event(gateway):

@@ -30,6 +30,7 @@ def _copy_sources(dest: Path) -> None:
     shutil.copy2(TEMPLATE, dest / "cloudformation" / "template.yaml")
 
 
+@pytest.mark.slow
 def test_a_built_package_carries_the_template_and_serve_runs_from_it(tmp_path):
     src, lib, work = tmp_path / "src", tmp_path / "lib", tmp_path / "elsewhere"
     src.mkdir()
@@ -43,6 +44,9 @@ def test_a_built_package_carries_the_template_and_serve_runs_from_it(tmp_path):
     packaged = lib / "snail_action" / cfn_template.PACKAGED_NAME
     assert packaged.read_bytes() == TEMPLATE.read_bytes()
     assert not (src / "snail_action" / cfn_template.PACKAGED_NAME).exists()  # the source tree stays as it was
+    # The gallery's template is package data: a wheel without it would fail the demo at its last step.
+    shipped = lib / "snail_action" / "demo" / "templates" / "gallery.html.j2"
+    assert shipped.read_bytes() == (ROOT / "snail_action" / "demo" / "templates" / "gallery.html.j2").read_bytes()
 
     # The built package alone, away from the clone: the template it finds is its own copy, and serve starts.
     env = {**os.environ, "PYTHONPATH": str(lib)}

@@ -18,7 +18,7 @@ import requests
 
 from snail_action.cfn_template import load_template, resources_of_type
 from snail_action.embedded import definitions
-from snail_action.embedded.incoming import s3_event
+from snail_action.embedded.events import s3_event
 from snail_action.embedded.server import EmbeddedBackend
 
 TEMPLATE = load_template()
@@ -90,7 +90,7 @@ def test_two_backends_in_one_process_do_not_share_data(pair):
 def test_ready_info_has_the_contract_keys_and_reachable_endpoints(pair):
     eb, _ = pair
     info = eb.ready_info()
-    assert set(info) == {"api_url", "api_key", "aws_endpoint_url", "region", "bucket", "table"}
+    assert set(info) == {"api_url", "api_key", "delivery_url", "aws_endpoint_url", "region", "bucket", "table"}
     assert info["api_url"].startswith("http://127.0.0.1:") and info["aws_endpoint_url"].startswith("http://127.0.0.1:")
     assert info["table"].startswith(definitions.default_table_name(TEMPLATE))
 
@@ -104,6 +104,7 @@ def test_backend_gets_the_template_function_environment_and_its_own_names(pair):
     assert env["KEY_SCHEME"] == params["KeyScheme"]["Default"]
 
 
+@pytest.mark.slow
 def test_users_aws_settings_are_neither_needed_nor_touched(tmp_path, monkeypatch):
     broken = tmp_path / "config"
     broken.write_text("[default\nnot ini")
@@ -138,6 +139,7 @@ def test_object_under_incoming_reaches_the_s3_handler_once_as_s3_sends_it(pair):
     assert keys.count(key) == 1 and "images/raw/not-incoming.png" not in keys
 
 
+@pytest.mark.slow
 def test_failing_s3_handler_is_retried_twice_like_async_lambda():
     def factory(env, s3, dynamodb):
         return Recorder(env, s3, dynamodb, fail_times=5)
@@ -186,6 +188,7 @@ def _serve(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, dict]:
     return proc, json.loads(ready.read_text())
 
 
+@pytest.mark.slow
 def test_serve_writes_ready_file_answers_and_stops_cleanly_on_sigterm(tmp_path):
     proc, info = _serve(tmp_path, "--api-key", "serve-test-key")
     try:
@@ -207,6 +210,7 @@ def test_serve_writes_ready_file_answers_and_stops_cleanly_on_sigterm(tmp_path):
     assert not (tmp_path / "ready.json").exists()
 
 
+@pytest.mark.slow
 def test_serve_stops_cleanly_on_ctrl_c(tmp_path):
     proc, _ = _serve(tmp_path)
     proc.send_signal(signal.SIGINT)
@@ -214,6 +218,7 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, err
 
 
+@pytest.mark.slow
 def test_serve_on_a_port_in_use_exits_2_with_one_clear_line(capsys):
     import socket
 
@@ -228,6 +233,7 @@ def test_serve_on_a_port_in_use_exits_2_with_one_clear_line(capsys):
     assert "could not start" in err and "Address already in use" in err
 
 
+@pytest.mark.slow
 def test_serve_with_an_unwritable_ready_file_exits_2_before_announcing_ready(tmp_path, capsys):
     from snail_action import cli
 
@@ -242,6 +248,7 @@ def test_serve_with_an_unwritable_ready_file_exits_2_before_announcing_ready(tmp
     assert taken.is_dir() and list(taken.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_serve_with_a_malformed_backend_setting_in_the_environment_names_it(monkeypatch, capsys):
     from snail_action import cli
 

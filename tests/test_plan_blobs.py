@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -59,11 +62,29 @@ def test_digest_blobs_streams_size_and_sha256(blobs: tuple[GitRepo, dict[str, by
     assert all(seen[b] == d[:len(seen[b])] for b, d in ids.items())
 
 
-def test_digest_blobs_stopped_early_leaves_no_process(blobs: tuple[GitRepo, dict[str, bytes]]) -> None:
+@pytest.mark.timeout(60)  # the failure this guards against is a hang: close() waiting on a blocked feeder
+def test_digest_blobs_stopped_early_leaves_no_process(blobs: tuple[GitRepo, dict[str, bytes]], monkeypatch) -> None:
     repo, ids = blobs
-    gen = digest_blobs(repo.path, list(ids) * 200)
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def watched(*args, **kwargs):  # the real Popen; only remembers what it started
+        proc = real_popen(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", watched)
+    threads_before = set(threading.enumerate())
+    # Enough ids that git's answers fill the pipe: the feeder and git are both blocked when we stop.
+    gen = digest_blobs(repo.path, list(ids) * 2000)
     next(gen)
-    gen.close()  # must not hang on a feeder blocked by a full pipe
+    (proc,) = started
+    assert proc.poll() is None  # git is still at work when the caller stops
+    gen.close()
+    assert proc.returncode is not None  # git was stopped and reaped: no process left
+    with pytest.raises(ProcessLookupError):
+        os.kill(proc.pid, 0)
+    assert set(threading.enumerate()) <= threads_before  # the feeder thread is gone too
 
 
 def test_check_puts_returns_each_rejected_put_in_plan_order(git_repo: GitRepo) -> None:

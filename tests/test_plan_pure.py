@@ -6,7 +6,7 @@ import pytest
 
 from snail_action.changes import MODE_SUBMODULE, MODE_SYMLINK, Change, parse_ls_tree, parse_raw_diff
 from snail_action.model import Finding
-from snail_action.planning import LFS_REASON, Policy, attach_contents, compile_glob, plan_changes
+from snail_action.planning import LFS_REASON, Policy, attach_contents, plan_changes
 
 F = "100644"
 NONE = "000000"
@@ -146,21 +146,6 @@ def test_non_utf8_image_name_is_rejected_with_advice() -> None:
     assert p.operations == []
     assert "not valid UTF-8" in p.rejected[0].reason and p.rejected[0].path == name
     assert "never sent" in p.skipped[0].reason
-
-
-@pytest.mark.parametrize(("glob", "path", "hit"), [
-    ("*.png", "a.png", True), ("*.png", "deep/er/a.png", True), ("*.png", "a.png.txt", False),
-    ("photos/*.png", "photos/a.png", True), ("photos/*.png", "photos/x/a.png", False),
-    ("photos/*.png", "other/photos/a.png", False), ("photos/**", "photos/x/y/a.gif", True),
-    ("photos/", "photos/x/a.gif", True), ("**/thumbs/*", "a/b/thumbs/t.png", True),
-    ("**/thumbs/*", "thumbs/t.png", True), ("a/**/b.png", "a/b.png", True), ("a/**/b.png", "a/x/y/b.png", True),
-    ("/top.png", "top.png", True), ("/top.png", "sub/top.png", False), ("IMG_??.jpg", "IMG_12.jpg", True),
-    ("IMG_??.jpg", "IMG_123.jpg", False), ("[!a]*.png", "b.png", True), ("[!a]*.png", "a.png", False),
-    ("*.PNG", "a.png", False), ("**", "any/thing.png", True), ("a*b.png", "a/b.png", False),
-    ("사진/*.jpg", "사진/😀.jpg", True), ("*", "x/y", True), ("x/*", "x/y/z", False),
-])
-def test_glob_semantics(glob: str, path: str, hit: bool) -> None:
-    assert bool(compile_glob(glob).fullmatch(path)) is hit
 
 
 def test_exclude_wins_over_include_and_both_apply_to_deletes() -> None:

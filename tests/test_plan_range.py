@@ -88,10 +88,10 @@ def test_first_commit_puts_every_tracked_image(git_repo: GitRepo) -> None:
 
 def test_all_puts_every_tracked_image_at_after(history: tuple[GitRepo, list[str]]) -> None:
     repo, (c0, c1, c2) = history
-    p = plan_of(repo, all_files=True, before=c0)
+    p = plan_of(repo, all=True, before=c0)
     assert p.before is None and p.after == c2
     assert paths(p) == [("put", "b.png"), ("put", "c.png")]
-    assert plan_of(repo, all_files=True, after=c0).operations[0].path == "a.png"
+    assert plan_of(repo, all=True, after=c0).operations[0].path == "a.png"
 
 
 def test_explicit_revisions_take_any_rev_syntax(history: tuple[GitRepo, list[str]]) -> None:

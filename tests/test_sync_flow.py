@@ -15,7 +15,8 @@ from helpers import GitRepo, image_bytes
 from httpstub import FakeApi
 from snail_action.client import RetryPolicy
 from snail_action.settings import Settings
-from snail_action.sync import SyncOptions, run_sync, sync
+from snail_action.sync import SyncOptions, sync
+from snail_action.sync_cmd import run_sync
 
 KEY = "sync-test-KEY-0123456789"
 FAST = SyncOptions(retry=RetryPolicy(attempts=2, base_delay=0.01, total_seconds=5), poll_interval=0.01,
@@ -232,11 +233,12 @@ def test_run_sync_writes_outputs_summary_and_results(history, api, tmp_path, cap
     api.catalog["old name.png"] = {"hash": "3" * 64, "status": "completed"}
     out, summ, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "r" / "results.json"
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summ)}
-    code = run_sync(None, settings_for(repo, api, before=before, after=after, results_file=results), env=env)
+    code = run_sync(None, settings_for(repo, api, before=before, after=after, results=results), env=env)
     assert code == 0
     outputs = {m[0]: m[2] for m in re.findall(r"^(\w+)<<(\S+)\n(.*?)\n\2$", out.read_text(), re.M | re.S)}
     assert outputs == {"put": "3", "deleted": "1", "unchanged": "1", "failed": "0", "rejected": "0",
-                       "results": str(results)}
+                       "results": str(results), "urls": str(results.with_name("results-urls.json"))}
+    assert json.loads(results.with_name("results-urls.json").read_text()) == {}  # this stub gives no delivery URLs
     data = json.loads(results.read_text())
     assert data["summary"] == {"put": 3, "deleted": 1, "unchanged": 1, "failed": 0, "rejected": 0}
     assert {r["outcome"] for r in data["results"]} == {"completed", "deleted", "unchanged"}
@@ -265,7 +267,7 @@ def test_api_key_is_never_printed_even_when_the_server_echoes_it(git_repo, api, 
     api.fail["a.png"] = (400, {"error": "bad_request", "message": f"key {KEY} is not allowed"})
     out, summ, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "results.json"
     env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summ)}
-    s = settings_for(git_repo, api, before=before, after=after, results_file=results, github_actions=True)
+    s = settings_for(git_repo, api, before=before, after=after, results=results, github_actions=True)
     assert run_sync(None, s, env=env) == 1
     captured = capsys.readouterr()
     first, rest = captured.out.split("\n", 1)
@@ -329,7 +331,7 @@ def test_unusual_names_reach_the_api_intact(git_repo, api):
 def test_results_file_is_valid_json_for_a_dry_run(history, tmp_path):
     repo, before, after = history
     results = tmp_path / "results.json"
-    code = run_sync(None, Settings(repo=repo.path, before=before, after=after, dry_run=True, results_file=results),
+    code = run_sync(None, Settings(repo=repo.path, before=before, after=after, dry_run=True, results=results),
                     env={})
     assert code == 0
     data = json.loads(Path(results).read_text())
@@ -430,7 +432,7 @@ def test_reconcile_whose_catalog_cannot_be_listed_exits_1_with_one_line(git_repo
 
     with StubServer(script) as srv:
         s = Settings(repo=git_repo.path, api_url=srv.url, api_key=KEY, mode="reconcile", after=after)
-        from snail_action import sync as sync_module
+        from snail_action import sync_cmd as sync_module
 
         code = sync_module.run_sync(None, s, env={}, options=FAST)
     err = capsys.readouterr().err
@@ -466,7 +468,7 @@ def test_a_sync_in_a_pull_request_event_is_refused_before_sending_anything(histo
     assert {r.outcome for r in run(settings_for(repo, api, event_name=event, event_path=path,
                                                 dry_run=True))[0].results} == {"planned"}
     assert run(settings_for(repo, api, event_name=event, before=before, after=after))[0].ok
-    assert run(settings_for(repo, api, event_name=event, after=after, all_files=True))[0].ok
+    assert run(settings_for(repo, api, event_name=event, after=after, all=True))[0].ok
 
 
 def test_annotations_name_files_relative_to_the_workspace(git_repo, api, tmp_path):

@@ -81,6 +81,7 @@ def pusher(git_repo: GitRepo, backend, request) -> Pusher:
     return Pusher(git_repo, backend, request.node.name.replace("[", "_").replace("]", "_"))
 
 
+@pytest.mark.slow
 def test_multi_commit_push_and_renames_copies_and_type_changes(pusher: Pusher):
     r, p = pusher.repo, pusher.prefix
     r.write(f"{p}/a.png", image_bytes("PNG", seed=1))
@@ -121,6 +122,7 @@ def test_rename_image_to_non_image_and_back(pusher: Pusher):
     pusher.push()
 
 
+@pytest.mark.slow
 def test_case_only_rename_and_same_content_at_two_paths(pusher: Pusher):
     r, p = pusher.repo, pusher.prefix
     data = image_bytes("PNG", seed=6)
@@ -140,6 +142,7 @@ def test_case_only_rename_and_same_content_at_two_paths(pusher: Pusher):
     assert f"images/raw/{name}" in keys  # A.png still refers to the shared content
 
 
+@pytest.mark.slow
 def test_force_push_and_merge(pusher: Pusher):
     r, p = pusher.repo, pusher.prefix
     r.write(f"{p}/base.png", image_bytes("PNG", seed=7))
@@ -168,6 +171,7 @@ NAMES = ["with space.png", "quote\"s'.png", "100%.png", "hash#tag.png", "what?.p
          "long/" + "n" * 200 + ".png", "deep/" + "/".join(["d" * 40] * 8) + "/x.png"]
 
 
+@pytest.mark.slow
 def test_unusual_names_add_rename_delete(pusher: Pusher):
     r, p = pusher.repo, pusher.prefix
     for i, n in enumerate(NAMES):
@@ -183,6 +187,7 @@ def test_unusual_names_add_rename_delete(pusher: Pusher):
     pusher.push()
 
 
+@pytest.mark.slow
 def test_failure_half_way_then_rerun_of_the_same_range_converges(pusher: Pusher):
     r, p = pusher.repo, pusher.prefix
     r.write(f"{p}/old.png", image_bytes("PNG", seed=1))
@@ -206,6 +211,7 @@ def test_failure_half_way_then_rerun_of_the_same_range_converges(pusher: Pusher)
     assert {x.outcome for x in report.results} == {"unchanged"}
 
 
+@pytest.mark.slow
 def test_reconcile_after_a_diff_sync_sends_nothing_and_repairs_drift(pusher: Pusher):
     r, p, eb = pusher.repo, pusher.prefix, pusher.eb
     r.write(f"{p}/a.png", image_bytes("PNG", seed=1))

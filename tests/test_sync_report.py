@@ -91,7 +91,9 @@ def test_results_json_matches_the_contract(tmp_path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data == {"results": [{"op": "put", "path": "사진.png", "outcome": "completed", "http_status": 200,
                                  "stored_key": "images/raw/n.png", "message": ""}],
-                    "summary": {"put": 1, "deleted": 0, "unchanged": 0, "failed": 0, "rejected": 0}}
+                    "summary": {"put": 1, "deleted": 0, "unchanged": 0, "failed": 0, "rejected": 0},
+                    "range": {"before": "a" * 40, "after": "b" * 40, "basis": "", "why": ""},
+                    "synced_commit": None, "notes": []}
 
 
 def test_results_json_survives_a_name_that_is_not_utf8(tmp_path):

@@ -8,7 +8,6 @@ covers the table ARN and ListBucket."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from urllib.parse import quote, unquote, urlsplit
@@ -20,6 +19,7 @@ from moto import mock_aws, settings
 from moto.core.authorization import ActionAuthenticatorMixin
 
 from helpers import fake_aws_environment, image_bytes
+from snail_action.embedded.events import request_event, s3_event
 from snail_backend.app import Backend
 from snail_backend.config import BackendConfig
 from test_template_moto import REGION, deploy, policy_document
@@ -32,17 +32,18 @@ def item_event(method: str, path: str, data: bytes | None = None) -> dict:
     if data is not None:
         headers = {"Content-Type": "image/png", "filename": quote(path, safe="/"),
                    "x-content-sha256": hashlib.sha256(data).hexdigest()}
-    return {"resource": "/images/{proxy+}", "path": "/images/" + quote(path, safe="/"), "httpMethod": method,
-            "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": None, "pathParameters": {"proxy": path},
-            "body": base64.b64encode(data).decode() if data is not None else None,
-            "isBase64Encoded": data is not None}
+    return request_event(method, "/images/" + quote(path, safe="/"), headers=headers, body=data)
 
 
 def route_event(method: str, resource: str, body: dict | None = None) -> dict:
-    return {"resource": resource, "path": resource, "httpMethod": method,
-            "headers": {"Content-Type": "application/json"} if body else {}, "queryStringParameters": None,
-            "pathParameters": None, "body": json.dumps(body) if body else None, "isBase64Encoded": False}
+    return request_event(method, resource, headers={"Content-Type": "application/json"} if body else {},
+                         body=json.dumps(body).encode() if body else None)
+
+
+def stored_event(backend: Backend, key: str, data: bytes) -> dict:
+    """The notification S3 sends once `data` is stored under `key` (a single PUT's ETag is its MD5)."""
+    return s3_event(bucket=backend.config.bucket, key=key, size=len(data),
+                    etag=hashlib.md5(data, usedforsecurity=False).hexdigest(), region=REGION, sequencer=1)
 
 
 def upload(insert: Backend, signed: dict, data: bytes) -> str:
@@ -127,6 +128,7 @@ def test_enforcement_is_on_each_role_is_refused_what_it_was_not_given(functions)
         delete_ddb.scan(TableName=table)
 
 
+@pytest.mark.slow
 def test_each_function_does_its_whole_job_with_only_its_own_role(functions):
     insert, delete, incoming = (functions[n][0] for n in ("Insert", "Delete", "Incoming"))
     first, second = image_bytes("PNG", (64, 48), seed=1), image_bytes("PNG", (64, 48), seed=2)
@@ -152,17 +154,15 @@ def test_each_function_does_its_whole_job_with_only_its_own_role(functions):
     assert status == 200
     key = upload(insert, signed, big)
     assert key.startswith("images/incoming/")
-    record = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": insert.config.bucket},
-                                                       "object": {"key": quote(key)}}}
-    (result,) = incoming.handle_s3_event({"Records": [record]})["results"]
+    (result,) = incoming.handle_s3_event(stored_event(insert, key, big))["results"]
     assert result["outcome"] == "registered"
     assert call(insert, item_event("GET", "big/photo.png"))[1]["status"] == "completed"
 
     # a content change through the S3 path collects the replaced objects too.
     status, signed = call(insert, route_event("POST", "/uploads", {
         "filename": "a.png", "content_type": "image/png", "size": len(big), "sha256": hashlib.sha256(big).hexdigest()}))
-    record["s3"]["object"]["key"] = quote(upload(insert, signed, big))
-    assert incoming.handle_s3_event({"Records": [record]})["results"][0]["outcome"] == "registered"
+    event = stored_event(insert, upload(insert, signed, big), big)
+    assert incoming.handle_s3_event(event)["results"][0]["outcome"] == "registered"
 
     for path in ("a.png", "big/photo.png"):
         assert call(delete, item_event("DELETE", path))[0] == 200

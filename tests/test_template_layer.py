@@ -1,5 +1,6 @@
-"""The Pillow layer: `make layer`'s script downloads the manylinux wheel for CPython 3.12 on x86_64
-from PyPI (network access is part of this test) and lays it out under python/ as Lambda expects."""
+"""The imaging layer: `make layer`'s script downloads the manylinux wheels for CPython 3.12 on x86_64
+(Pillow, pi-heif, resvg-py, defusedxml) from PyPI (network access is part of this test) and lays them
+out under python/ as Lambda expects."""
 
 from __future__ import annotations
 
@@ -28,7 +29,21 @@ def layer(tmp_path_factory) -> Path:
                           timeout=300, check=False)
     assert done.returncode == 0, f"build_layer failed (it needs PyPI): {done.stderr.strip()}"
     assert "pip download" in done.stdout and str(out) in done.stdout  # it says what it does
+    size = build_layer.unzipped_size(out)
+    assert f"unzipped {size / 1e6:.1f} MB ({size} bytes) of Lambda's 250 MB" in done.stdout
     return out
+
+
+def test_layer_holds_the_decoders_the_backend_imports_of_their_locked_versions(layer):
+    names = zipfile.ZipFile(layer).namelist()
+    for package, module in build_layer.LAYER_PACKAGES.items():
+        assert f"python/{module}/__init__.py" in names, module
+        dist = package.replace("-", "_")
+        info = [n for n in names if re.fullmatch(rf"python/{dist}-[^/]+\.dist-info/METADATA", n, flags=re.IGNORECASE)]
+        assert info, package
+        assert info[0].split("/")[1].removesuffix(".dist-info").split("-")[1] == build_layer.locked_version(package)
+    assert any(re.fullmatch(r"python/_pi_heif\.cpython-312-x86_64-linux-gnu\.so", n) for n in names)
+    assert build_layer.unzipped_size(layer) < build_layer.LAMBDA_UNZIPPED_LIMIT
 
 
 def test_layer_holds_pil_under_python(layer):
@@ -79,6 +94,9 @@ def test_layer_zip_is_reproducible(layer, tmp_path):
     ("pillow-13.0.0-cp313-cp313-manylinux_2_28_x86_64.whl", False),
     ("pillow-13.0.0-cp312-cp312-musllinux_1_2_x86_64.whl", False),
     ("pillow-13.0.0-cp312-cp312-macosx_11_0_arm64.whl", False),
+    ("resvg_py-0.5.0-cp310-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", True),  # stable ABI
+    ("resvg_py-0.5.0-cp313-abi3-manylinux_2_17_x86_64.whl", False),  # needs 3.13
+    ("defusedxml-0.7.1-py2.py3-none-any.whl", True),
 ])
 def test_only_wheels_lambda_python312_x86_64_can_load_are_accepted(filename, ok):
     assert build_layer.lambda_compatible(build_layer.wheel_tags(filename)) is ok

@@ -3,8 +3,9 @@ index, the functions, their roles, log groups, permissions and the API routes ex
 the functions' environment points the backend at the resources the stack made.
 
 moto has no CloudFormation support for a few types (API stage, key and usage plan, gateway responses,
-OIDC provider, bucket policy, event invoke config); the deployed copy leaves those out, and
-test_template_static.py checks them from the parsed template."""
+OIDC provider, bucket policy, event invoke config, and every CloudFront type of the delivery); the
+deployed copy leaves those out, and test_template_static.py and test_template_delivery.py check them
+from the parsed template."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from moto.cloudformation.parsing import get_model_map
 from helpers import fake_aws_environment
 from snail_action.cfn_template import load_template
 from snail_backend.config import ENVIRONMENT_VARIABLES, BackendConfig
+from snail_backend.routes import ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -34,6 +36,9 @@ CHECKED_STATICALLY = {
     "AWS::ApiGateway::Stage", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan",
     "AWS::ApiGateway::UsagePlanKey", "AWS::ApiGateway::GatewayResponse", "AWS::IAM::OIDCProvider",
     "AWS::S3::BucketPolicy", "AWS::Lambda::EventInvokeConfig",
+    # moto's CloudFormation has no CloudFront types: test_template_delivery.py checks the distribution.
+    "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::Function",
+    "AWS::CloudFront::CachePolicy",
 }
 CUSTOM = {
     "AuthMode": "BOTH", "GitHubOrg": "octo", "GitHubRepo": "images", "GitHubBranch": "release",
@@ -41,7 +46,7 @@ CUSTOM = {
     "VariantSizes": "sg=100,md=200,lg=300", "KeyScheme": "timestamp", "MaxImagePixels": "5000000",
     "UploadUrlExpires": "120", "BucketNamePrefix": "team-pics", "TableName": "catalog-test",
     "InsertFunctionName": "PicsInsert", "DeleteFunctionName": "PicsDelete", "IncomingFunctionName": "PicsIncoming",
-    "LogRetentionDays": "7", "StageName": "v1",
+    "LogRetentionDays": "7", "StageName": "v1", "Delivery": "false",
 }
 
 
@@ -207,7 +212,7 @@ def test_every_function_gets_the_backend_settings_that_point_at_this_stack(custo
         env = {k: str(v) for k, v in variables.items()}  # moto keeps Number parameters as numbers
         assert env == {"S3_BUCKET_NAME": bucket, "DYNAMODB_TABLE_NAME": "catalog-test",
                        "VARIANT_SIZES": "sg=100,md=200,lg=300", "KEY_SCHEME": "timestamp",
-                       "MAX_IMAGE_PIXELS": "5000000", "UPLOAD_URL_EXPIRES": "120"}, name
+                       "MAX_IMAGE_PIXELS": "5000000", "UPLOAD_URL_EXPIRES": "120", "DELIVERY_URL": ""}, name
         assert set(env) == set(ENVIRONMENT_VARIABLES)
         config = BackendConfig.from_environ(env)
         assert (config.bucket, config.table, config.key_scheme) == (bucket, "catalog-test", "timestamp")
@@ -226,13 +231,15 @@ def test_api_routes_reach_their_functions_and_need_key_and_signature_in_both_mod
         for verb, method in resource.get("resourceMethods", {}).items():
             routes[(resource["path"], verb)] = method
     function = "arn:aws:lambda:{}:{}:function:{}".format(REGION, ACCOUNT, "{}")
-    expected = {("/images/{proxy+}", "PUT"): "PicsInsert", ("/images/{proxy+}", "GET"): "PicsInsert",
-                ("/images", "GET"): "PicsInsert", ("/uploads", "POST"): "PicsInsert",
-                ("/images/{proxy+}", "DELETE"): "PicsDelete"}
+    named = {"InsertFunction": "PicsInsert", "DeleteFunction": "PicsDelete"}  # the custom stack's names
+    expected = {(r.resource, r.method): named[r.function] for r in ROUTES}
     assert set(routes) == set(expected)
+    open_routes = {(r.resource, r.method) for r in ROUTES if r.open}  # the delivery's by-path redirect
+    assert open_routes == {("/files/{proxy+}", "GET")}
     for route, target in expected.items():
         method = routes[route]
-        assert (method["authorizationType"], method["apiKeyRequired"]) == ("AWS_IAM", True), route
+        want = ("NONE", False) if route in open_routes else ("AWS_IAM", True)
+        assert (method["authorizationType"], method["apiKeyRequired"]) == want, route
         assert method["methodIntegration"]["type"] == "AWS_PROXY"
         assert function.format(target) in method["methodIntegration"]["uri"]
 

@@ -14,6 +14,7 @@ import pytest
 from botocore import xform_name
 
 from snail_action.cfn_template import load_template, resources_of_type
+from snail_backend.routes import ROUTES, Route
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = load_template()
@@ -106,13 +107,14 @@ def granted(stack: Stack, role: str, service: str) -> dict[str, set[str]]:
     return out
 
 
-API_ROUTES = {
-    ("ImageProxyResource", "PUT"): "InsertFunction",
-    ("ImageProxyResource", "GET"): "InsertFunction",
-    ("ImagesResource", "GET"): "InsertFunction",
-    ("UploadsResource", "POST"): "InsertFunction",
-    ("ImageProxyResource", "DELETE"): "DeleteFunction",
-}
+# (resource path, method) -> the function behind it: the API's one route table.
+API_ROUTES = {(r.resource, r.method): r.function for r in ROUTES}
+OPEN = {(r.resource, r.method) for r in ROUTES if r.open}
+
+
+def execute_api_route(route: Route) -> str:
+    """The route as an execute-api ARN names it after the stage: `PUT/images/*`."""
+    return route.method + re.sub(r"\{[^}]*\}", "*", route.resource)
 FUNCTIONS = {
     "InsertFunction": ("snail_backend.handlers.insert_handler", "ImageInsertProcess"),
     "DeleteFunction": ("snail_backend.handlers.delete_handler", "ImageDeleteProcess"),
@@ -281,6 +283,9 @@ def test_every_environment_variable_the_backend_reads_is_set_with_the_right_valu
         "KEY_SCHEME": {"Ref": "KeyScheme"},
         "MAX_IMAGE_PIXELS": {"Ref": "MaxImagePixels"},
         "UPLOAD_URL_EXPIRES": {"Ref": "UploadUrlExpires"},
+        "DELIVERY_URL": {"Fn::If": ["UseDelivery", {"Fn::If": [
+            "UseDeliveryDomain", {"Fn::Sub": "https://${DeliveryDomainName}"},
+            {"Fn::Sub": "https://${DeliveryDistribution.DomainName}"}]}, ""]},
     }
     assert set(ENVIRONMENT_VARIABLES) <= set(expected), "a new variable: add it to the template and here"
     for logical, res in resources_of_type(TEMPLATE, "AWS::Lambda::Function").items():
@@ -311,7 +316,15 @@ def test_binary_media_types_carry_images_intact_and_leave_json_as_text():
 
 
 def _routes(stack: Stack) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(m["Properties"]["ResourceId"]["Ref"], m["Properties"]["HttpMethod"]): m["Properties"]
+    """(resource path, method) -> the method's properties."""
+    parents = {name: (stack.props(name)["ParentId"], stack.props(name)["PathPart"])
+               for name in stack.of_type("AWS::ApiGateway::Resource")}
+
+    def path_of(name: str) -> str:
+        parent, part = parents[name]
+        return ("" if "Fn::GetAtt" in parent else path_of(parent["Ref"])) + "/" + part
+
+    return {(path_of(m["Properties"]["ResourceId"]["Ref"]), m["Properties"]["HttpMethod"]): m["Properties"]
             for m in stack.of_type("AWS::ApiGateway::Method").values()}
 
 
@@ -321,7 +334,12 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
              for name in stack.of_type("AWS::ApiGateway::Resource")}
     assert paths == {"ImagesResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "images"),
                      "ImageProxyResource": ({"Ref": "ImagesResource"}, "{proxy+}"),
-                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads")}
+                     "UploadsResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "uploads"),
+                     "SyncResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "sync"),
+                     "SyncRepositoryResource": ({"Ref": "SyncResource"}, "{repository}"),
+                     "SyncRefResource": ({"Ref": "SyncRepositoryResource"}, "{ref}"),
+                     "FilesResource": ({"Fn::GetAtt": ["Api", "RootResourceId"]}, "files"),
+                     "FileProxyResource": ({"Ref": "FilesResource"}, "{proxy+}")}
     routes = _routes(stack)
     assert set(routes) == set(API_ROUTES)
     for route, function in API_ROUTES.items():
@@ -335,6 +353,9 @@ def test_routes_are_lambda_proxy_integrations_to_the_right_function():
 def test_every_method_requires_what_auth_mode_says(mode, key, iam):
     stack = Stack(AuthMode=mode, GitHubOrg="octo", GitHubRepo="images")
     for route, props in _routes(stack).items():
+        if route in OPEN:  # the by-path redirect: only 302s to public object URLs, or 404
+            assert (props["ApiKeyRequired"], props["AuthorizationType"]) == (False, "NONE"), route
+            continue
         assert props["ApiKeyRequired"] is key, route
         assert props["AuthorizationType"] == ("AWS_IAM" if iam else "NONE"), route
     for kind in ("AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey"):
@@ -365,10 +386,7 @@ def test_api_gateway_may_invoke_each_function_only_on_its_routes():
             for p in (r["Properties"] for r in stack.of_type("AWS::Lambda::Permission").values())
             if p["Principal"] == "apigateway.amazonaws.com"}
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/${StageName}/"
-    assert arns == {
-        ("InsertFunction", prefix + "PUT/images/*"), ("InsertFunction", prefix + "GET/images/*"),
-        ("InsertFunction", prefix + "GET/images"), ("InsertFunction", prefix + "POST/uploads"),
-        ("DeleteFunction", prefix + "DELETE/images/*")}
+    assert arns == {(r.function, prefix + execute_api_route(r)) for r in ROUTES}
 
 
 # ------------------------------------------------------------------ GitHub OIDC
@@ -406,12 +424,12 @@ def test_oidc_role_may_only_invoke_this_apis_routes_on_its_stage():
     (st,) = role_statements(stack, "GitHubInvokeRole")
     assert st["Effect"] == "Allow" and st["Action"] == "execute-api:Invoke"
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/${StageName}/"
-    assert {r["Fn::Sub"] for r in st["Resource"]} == {prefix + route for route in (
-        "PUT/images/*", "GET/images/*", "GET/images", "DELETE/images/*", "POST/uploads")}
+    # Open routes (the by-path redirect) need no permission: the role is for the routes that check one.
+    assert {r["Fn::Sub"] for r in st["Resource"]} == {prefix + execute_api_route(r) for r in ROUTES if not r.open}
 
 
 def test_sigv4_modes_require_the_repository_to_trust():
-    (rule,) = TEMPLATE["Rules"].values()
+    rule = TEMPLATE["Rules"]["SigV4NeedsRepository"]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthMode"}, "API_KEY"]}]}
     asserted = [a["Assert"] for a in rule["Assertions"]]
     assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "GitHubOrg"}, ""]}]} in asserted
@@ -538,8 +556,8 @@ def test_outputs_name_the_url_key_role_bucket_and_table():
     assert outputs["TableName"]["Value"] == {"Ref": "ImageTable"}
 
 
-def test_readme_section_documents_every_parameter():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_deploying_page_documents_every_parameter():
+    text = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE))
     assert set(TEMPLATE["Parameters"]) <= rows
     for name, param in TEMPLATE["Parameters"].items():

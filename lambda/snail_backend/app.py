@@ -15,14 +15,17 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
+from . import delivery, logcontext
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
-from .formats import extension_of, format_for_path
-from .http import MAX_DIRECT_BODY, ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS, HttpError, Request, json_response, parse_event
+from .formats import extension_of, format_for_path, not_supported
+from .http import MAX_DIRECT_BODY, HttpError, Request, json_response, parse_event
 from .imaging import Rendition, UndecodableImage
 from .imaging.insert import Header, check_header, insert_variants
+from .markers import Markers
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
+from .routes import RESOURCES, ROUTE_FILES, ROUTE_LIST, ROUTE_SYNC, ROUTE_UPLOADS
 from .storage import Storage
 from .validation import InvalidImage
 
@@ -43,9 +46,10 @@ class Backend:
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  lease_seconds: float = LEASE_SECONDS, wait_seconds: float = 20.0):
         self.config = config
-        self.storage = Storage(s3, config.bucket, immutable=config.key_scheme == "hash")
+        self.storage = Storage(s3, config.bucket)
         self.catalog = Catalog(dynamodb, config.table)
         self.clock = clock
+        self.markers = Markers(self.catalog, clock)
         # `render` (bytes -> Rendition) replaces the imaging for tests; by default the registry makes the
         # variants with the insert path that `snail-images variants` runs too (imaging/insert.py).
         self._render = render
@@ -70,20 +74,27 @@ class Backend:
             log.exception("%s %s failed", req.method, req.route)
             response = HttpError(500, "internal_error",
                                  "the backend failed; retrying the request repairs it").response()
+        logcontext.update(outcome=response["statusCode"])
         log.info("%s %s -> %s", req.method, req.route, response["statusCode"])
         return response
 
     def _route(self, req: Request) -> dict[str, Any]:
-        allowed = {ROUTE_ITEM: ("PUT", "GET", "DELETE"), ROUTE_LIST: ("GET",), ROUTE_UPLOADS: ("POST",)}
-        if req.route not in allowed:
-            raise HttpError(404, "not_found", "no such route: use /images/{path}, /images or /uploads")
-        if req.method not in allowed[req.route]:
+        if req.route not in RESOURCES:
+            raise HttpError(404, "not_found", f"no such route: use one of {', '.join(sorted(RESOURCES))}")
+        if req.method not in RESOURCES[req.route]:
             raise HttpError(405, "method_not_allowed", f"{req.method} is not allowed here",
-                            allowed=list(allowed[req.route]))
+                            allowed=sorted(RESOURCES[req.route]))
         if req.route == ROUTE_LIST:
             return self._list(req)
         if req.route == ROUTE_UPLOADS:
             return self._presign(req)
+        if req.route == ROUTE_SYNC:
+            repository, ref = req.params.get("repository"), req.params.get("ref")
+            if req.method == "PUT":
+                return json_response(200, self.markers.move(repository, ref, req.json_body()))
+            return json_response(200, self.markers.get(repository, ref))
+        if req.route == ROUTE_FILES:
+            return self._by_path(req.proxy or "")
         path = repository_path(req.proxy)
         if req.method == "PUT":
             return self._put(req, path)
@@ -94,13 +105,21 @@ class Backend:
         found = self.registry.get(path)
         if found is None:
             raise HttpError(404, "not_found", f"{path} is not registered")
-        return json_response(200, found)
+        return json_response(200, delivery.with_urls(found, self.config.delivery_url))
+
+    def _by_path(self, proxy: str) -> dict[str, Any]:
+        kind, _, rest = proxy.partition("/")
+        try:
+            path = repository_path(rest)
+        except HttpError as exc:
+            return delivery.missing(exc.message)
+        found = self.registry.get(path) if kind in delivery.IMAGE_TYPES else None
+        return delivery.redirect(found, kind, path, self.config.delivery_url)
 
     def _put(self, req: Request, path: str) -> dict[str, Any]:
         fmt = format_for_path(path)
         if fmt is None:
-            raise HttpError(400, "bad_request", f"{path}: not an image extension (png, jpg, jpeg, gif, bmp, webp, "
-                                                "tif, tiff)")
+            raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
         data = req.body_bytes(MAX_DIRECT_BODY)
         filename = req.header("filename")
         if not filename:
@@ -116,11 +135,18 @@ class Backend:
         claimed = (req.header("x-content-sha256") or "").strip()
         if not _HEX64.fullmatch(claimed):
             raise HttpError(400, "bad_request", "the x-content-sha256 header is missing or not 64 hex digits")
+        if claimed.lower() != digest and not req.base64:
+            # API Gateway passes a body on as bytes only for the API's binary media types (image/*);
+            # any other Content-Type turns it into UTF-8 text and the image's bytes are lost on the way.
+            sent = f"Content-Type {req.header('content-type')!r}" if req.header("content-type") else "no Content-Type"
+            raise HttpError(415, "unsupported_media_type",
+                            f"{path}: the request has {sent}, so its body reached the backend as text and not as "
+                            f"the file's bytes: send the file with Content-Type {fmt.content_type}")
         if claimed.lower() != digest:
             raise HttpError(400, "digest_mismatch", f"{path}: the body's SHA-256 is {digest}, the header says "
                                                     f"{claimed.lower()}: the upload was damaged, send it again")
         header = self._validate(data, path)
-        return self._register(path, data, digest, header, None)
+        return self._register(path, data, digest, header, None)[0]
 
     def _validate(self, data: bytes, path: str) -> Header:
         try:
@@ -136,26 +162,30 @@ class Backend:
             return self._render(req.data)
         return insert_variants(req.data, req.path, self.config.variant_sizes, self.config.max_image_pixels).rendition
 
-    def _register(self, path: str, data: bytes, digest: str, header: Header, issued_ms: int | None) -> dict:
+    def _register(self, path: str, data: bytes, digest: str, header: Header, issued_ms: int | None,
+                  token: str | None = None) -> tuple[dict, bool]:
+        """(the response, whether the upload was stale: no longer the path's latest intent)."""
         info = header.info
         req = PutRequest(path, data, digest, extension_of(path), info.content_type, header.width, header.height,
-                         issued_ms)
+                         issued_ms, token)
         try:
             result = self.registry.put(req)
         except ProcessingFailed as exc:
             raise HttpError(500, "processing_failed", f"{path}: {exc}", registration=exc.registration) from None
         except UndecodableImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
-        body = dict(result.registration, duplicate=result.duplicate, unchanged=result.unchanged)
+        registration = delivery.with_urls(result.registration, self.config.delivery_url) if result.registration else {}
+        body = dict(registration, duplicate=result.duplicate, unchanged=result.unchanged)
         if result.stale:
             body["stale"] = True
-        return json_response(200, body)
+        return json_response(200, body), result.stale
 
     def _list(self, req: Request) -> dict[str, Any]:
         try:
             files, cursor = self.registry.list(req.query.get("cursor") or None, page_limit(req.query.get("limit")))
         except BadCursor as exc:
             raise HttpError(400, "bad_request", str(exc)) from None
+        files = [delivery.with_urls(f, self.config.delivery_url) for f in files]
         return json_response(200, {"files": files, "cursor": cursor})
 
     def _presign(self, req: Request) -> dict[str, Any]:
@@ -166,7 +196,7 @@ class Backend:
         path = repository_path(filename)
         fmt = format_for_path(path)
         if fmt is None:
-            raise HttpError(400, "bad_request", f"{path}: not an image extension")
+            raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
         if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
             raise HttpError(400, "bad_request", "sha256 must be the file's 64-hex SHA-256")
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -175,9 +205,12 @@ class Backend:
             raise HttpError(413, "too_large", f"{path}: {size} bytes is over the {MAX_UPLOAD_BYTES}-byte upload limit")
         # The key is random: nothing from the request becomes part of it.
         key = f"{INCOMING_PREFIX}{uuid.uuid4().hex}.{extension_of(path)}"
-        metadata = {"filename": quote(path, safe="/"), "sha256": sha.lower(),
-                    "issued": str(int(self.clock() * 1000)), "size": str(size)}
-        signed = self.storage.presign_incoming(key, fmt.content_type, metadata, self.config.upload_url_expires)
+        issued = int(self.clock() * 1000)
+        token = self.registry.uploads.open(path, sha, issued)  # this upload is now the path's latest intent
+        metadata = {"filename": quote(path, safe="/"), "sha256": sha.lower(), "issued": str(issued),
+                    "size": str(size), "token": token}
+        signed = self.storage.presign_incoming(key, fmt.content_type, metadata, self.config.upload_url_expires,
+                                               size=size, sha256=sha.lower())
         return json_response(200, {**signed, "expires_in": self.config.upload_url_expires})
 
     # ------------------------------------------------------------------ S3 events
@@ -194,7 +227,10 @@ class Backend:
             if not created or not key.startswith(INCOMING_PREFIX) or (bucket and bucket != self.config.bucket):
                 outcomes.append({"key": key, "outcome": "ignored"})
             else:
+                logcontext.update(path=key, outcome=logcontext.IN_PROGRESS)
                 outcomes.append({"key": key, **self._incoming(key)})
+                logcontext.update(outcome=outcomes[-1]["outcome"])
+                log.info("incoming %s -> %s", key, outcomes[-1]["outcome"])
         return {"results": outcomes}
 
     def _incoming(self, key: str) -> dict[str, Any]:
@@ -212,6 +248,13 @@ class Backend:
             issued = 0
         try:
             path = repository_path(unquote(meta.get("filename", ""), errors="strict"))
+            logcontext.update(path=path)
+            token = meta.get("token") or "-"  # none (a URL from before tokens existed) is never current
+            if not self.registry.upload_is_current(path, token):
+                # Late, duplicated or replayed: the path was deleted, put again, or this upload used.
+                # Nothing is registered nor refused: the path's intent has moved on.
+                self.storage.delete_incoming(key)
+                return {"outcome": "stale", "path": path}
             if body is None:
                 raise HttpError(413, "too_large", f"{path}: the upload is {size} bytes, over the "
                                                   f"{MAX_UPLOAD_BYTES}-byte limit")
@@ -220,18 +263,21 @@ class Backend:
                 raise HttpError(400, "digest_mismatch", f"{path}: the uploaded bytes' SHA-256 is {digest}, not the "
                                                         f"announced {claimed[:64]}: upload the file again")
             if format_for_path(path) is None:
-                raise HttpError(400, "bad_request", f"{path}: not an image extension")
+                raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
             header = self._validate(data, path)
-            response = self._register(path, data, digest, header, issued)
-            outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
-            self.registry.forget_refusal(path, issued)
+            response, stale = self._register(path, data, digest, header, issued, token)  # checked again, atomically
+            if stale:  # the intent moved on since the check above
+                outcome = {"outcome": "stale", "path": path}
+            else:
+                outcome = {"outcome": "registered", "path": path, "status": response["statusCode"]}
+                self.registry.uploads.forget_refusal(path, issued)
         except HttpError as exc:
             log.warning("incoming %s refused: %s %s", key, exc.code, exc.message)
             outcome = {"outcome": exc.code, "message": exc.message}
             if path is not None and exc.status in (400, 413):
                 # The client polls GET for this content: a refusal it can see beats a silent timeout.
                 sha = claimed if _HEX64.fullmatch(claimed) or body is None else hashlib.sha256(data).hexdigest()
-                self.registry.record_refusal(path, sha, exc.code, exc.message, issued)
+                self.registry.uploads.record_refusal(path, sha, exc.code, exc.message, issued)
         except UnicodeDecodeError:
             outcome = {"outcome": "bad_request", "message": "filename metadata is not percent-encoded UTF-8"}
         except Superseded as exc:

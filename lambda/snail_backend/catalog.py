@@ -8,8 +8,13 @@ Item types in the one table (keys fixed by the template: ImageType / ImageId):
 - collection markers: ImageType "collecting", ImageId "<name>": present while a name's objects are
   being deleted, so that a sweep finds collections whose collector died;
 - refusals: ImageType "refused", ImageId "<path>": the last large upload of a path that was refused
-  (digest mismatch, invalid image), so that GET -- what the uploading client polls -- can say so.
-Heads, references, markers and refusals carry no RegisteredFile/Status attributes, so they never enter the GSI.
+  (digest mismatch, invalid image), so that GET -- what the uploading client polls -- can say so;
+- uploads: ImageType "upload", ImageId "<path>": the token of the path's latest presigned upload,
+  present until that upload registers or the path is PUT or DELETEd (registry.py);
+- sync markers: ImageType "sync", ImageId "<repository>/<ref>" (both percent-encoded): the commit
+  whose tree the backend fully holds for that branch (markers.py).
+Heads, references, markers, refusals, uploads and sync markers carry no RegisteredFile/Status attributes,
+so they never enter the GSI.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ HEAD = "file"
 REF = "ref"
 MARK = "collecting"
 REFUSED = "refused"
+UPLOAD = "upload"
 _CONFLICT_CODES = frozenset({"TransactionCanceledException", "ConditionalCheckFailedException",
                              "TransactionConflictException"})
 _ser = TypeSerializer()

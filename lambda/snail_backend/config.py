@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .delivery import check_base
 from .validation import DEFAULT_MAX_PIXELS, HIGHEST_MAX_PIXELS
 
 # Every variable the backend reads; the template and the embedded backend set these.
@@ -15,6 +16,7 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "KEY_SCHEME",
     "MAX_IMAGE_PIXELS",
     "UPLOAD_URL_EXPIRES",
+    "DELIVERY_URL",
 )
 
 VARIANT_TYPES: tuple[str, ...] = ("sg", "md", "lg")
@@ -67,6 +69,7 @@ class BackendConfig:
     key_scheme: str = "hash"
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     upload_url_expires: int = 900
+    delivery_url: str = ""  # the CDN (or the embedded delivery port); "" when the stack has none
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> BackendConfig:
@@ -83,4 +86,14 @@ class BackendConfig:
             key_scheme=scheme,
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, 1, HIGHEST_MAX_PIXELS),
             upload_url_expires=_int(env, "UPLOAD_URL_EXPIRES", 900, 1, 7 * 24 * 3600),
+            delivery_url=_delivery(env.get("DELIVERY_URL", "")),
         )
+
+
+def _delivery(value: str) -> str:
+    if not value.strip():
+        return ""
+    try:
+        return check_base(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None

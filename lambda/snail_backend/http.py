@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from . import routes
+from .routes import ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS
+
+__all__ = ["ROUTE_ITEM", "ROUTE_LIST", "ROUTE_UPLOADS", "HttpError", "Request", "json_response", "parse_event"]
 # A Lambda event is at most 6 MiB and the body travels base64-encoded inside it (4 bytes per 3),
 # next to headers and request context; keep 64 KiB of room for those.
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 EVENT_OVERHEAD = 64 * 1024
 MAX_DIRECT_BODY = (MAX_EVENT_BYTES - EVENT_OVERHEAD) * 3 // 4  # 4,669,440 bytes of image
-
-ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS = "/images/{proxy+}", "/images", "/uploads"
 
 
 class HttpError(Exception):
@@ -32,6 +34,7 @@ class Request:
     method: str
     route: str | None
     proxy: str | None  # the percent-decoded path after /images/
+    params: dict[str, str] = field(default_factory=dict)  # decoded path parameters ({repository}, {ref})
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     query: dict[str, str] = field(default_factory=dict)
     body: str | None = None
@@ -63,6 +66,8 @@ class Request:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise HttpError(400, "bad_request", "the body is not JSON") from None
+        except RecursionError:  # e.g. 50,000 `[`: nested deeper than the parser goes
+            raise HttpError(400, "bad_request", "the body's JSON is nested too deeply: send one flat object") from None
         if not isinstance(data, dict):
             raise HttpError(400, "bad_request", "the body must be a JSON object")
         return data
@@ -85,18 +90,18 @@ def parse_event(event: dict[str, Any]) -> Request:
     query = {k: v for k, v in (event.get("queryStringParameters") or {}).items() if v is not None}
     path = event.get("path") or ""
     resource = event.get("resource")
-    proxy = (event.get("pathParameters") or {}).get("proxy")
-    route = resource if resource in (ROUTE_ITEM, ROUTE_LIST, ROUTE_UPLOADS) else None
-    if route is None:  # a hand-built event without `resource`: route by the raw path
-        if path.rstrip("/") == "/images":
-            route = ROUTE_LIST
-        elif path.startswith("/images/"):
-            route, proxy = ROUTE_ITEM, proxy if proxy is not None else unquote(path[len("/images/"):])
-        elif path.rstrip("/") == "/uploads":
-            route = ROUTE_UPLOADS
+    params = {k: v for k, v in (event.get("pathParameters") or {}).items() if isinstance(v, str)}
+    proxy = params.get("proxy")
+    route = resource if resource in routes.RESOURCES else None
+    if route is None:  # an event without `resource` (a direct invoke): route by the raw path
+        found = routes.match(path.rstrip("/") or "/")
+        if found is not None:
+            route = found[0]
+            params = {k: unquote(v) for k, v in found[1].items()}
+            proxy = params.get("proxy") if proxy is None else proxy
     return Request(
-        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, headers=headers, query=query,
-        body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
+        method=(event.get("httpMethod") or "").upper(), route=route, proxy=proxy, params=params, headers=headers,
+        query=query, body=event.get("body"), base64=bool(event.get("isBase64Encoded")),
     )
 
 

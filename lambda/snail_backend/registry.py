@@ -1,12 +1,12 @@
 """Registrations: the insert and delete algorithms that keep the catalog invariants.
 
-Invariants (contracts.md section 3) and how they are kept:
+Invariants and how they are kept (the section of that name in docs/contracts.md):
 - one live registration per path: a per-path head item, replaced only under a condition on its
   generation (`Gen`), in the same transaction that writes or deletes the path's rows;
 - an object exists while a live registration uses it: a reference item per stored name counts the
   live heads using it, changed in the same transaction as the heads and rows. The last release
   moves the reference to `collecting` (with a token and a lease) in that transaction; only the
-  collector then deletes the four objects and finally the reference. A put that finds a name
+  collector (collector.py) then deletes the four objects and finally the reference. A put that finds a name
   `collecting` waits for the reference to disappear (or, when the lease has run out because the
   collector died, takes the collection over) and then stores the objects again;
 - every S3 write is followed by a transaction conditioned on the head's generation. If that fails
@@ -16,36 +16,39 @@ Invariants (contracts.md section 3) and how they are kept:
   the same request finishes a collection that a failure interrupted;
 - a writer that dies between its S3 write and that transaction cannot compensate: a reference
   records until when its takers may still write (`WriteUntil`), a collection ending before that
-  leaves its marker with `RecheckAt`, and the first sweep after it collects the name once more.
+  leaves its marker with `RecheckAt`, and the first sweep after it collects the name once more;
+- a presigned upload registers only while it is the path's latest intent (uploads.py): POST /uploads
+  records a token per path (an `upload` item); a direct PUT or a DELETE of the path removes it, and the
+  registration of the upload consumes it (in the registration's own transaction). An S3 event
+  whose token is no longer there -- late, duplicated, or a replayed URL -- registers nothing,
+  unless the path's live registration is the one that token made (a retry repairing it).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .catalog import HEAD, MARK, REF, REFUSED, Catalog, Conflict, values
+from .catalog import HEAD, REF, REFUSED, Catalog, Conflict, values
+from .collector import COLLECTING, DELETED, LIVE, Busy, Collector
+from .collector import new_token as _token
+from .formats import VARIANT_TYPES, variant_name
 from .imaging import ConversionError, Rendition, UndecodableImage
 from .naming import IMAGE_TYPES, image_id, object_key, stored_name
 from .storage import Storage
+from .uploads import Uploads
 
 log = logging.getLogger(__name__)
 
-LIVE, COLLECTING = "live", "collecting"
-PENDING, COMPLETED, FAILED, DELETED = "pending", "completed", "failed", "deleted"
+PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 CONVERSION_ATTEMPTS = 3
-
-
-class Busy(Exception):
-    """Another request holds what this one needs for longer than it can wait; retry later."""
+__all__ = ["COLLECTING", "LIVE", "Busy", "Registry"]  # Busy: raised by the collector's waits, answered 503
 
 
 class Superseded(Exception):
@@ -68,11 +71,12 @@ class PutRequest:
     width: int  # as displayed
     height: int
     issued_ms: int | None = None  # for large uploads: when POST /uploads issued the URL
+    token: str | None = None  # for large uploads: the upload's token (registers only while it is the latest)
 
 
 @dataclass
 class PutResult:
-    registration: dict[str, Any]
+    registration: dict[str, Any] | None  # None: stale, and the path has no registration
     duplicate: bool = False
     unchanged: bool = False
     stale: bool = False
@@ -96,6 +100,16 @@ class Registry:
     sleep: Callable[[float], None] = time.sleep
     attempts: int = CONVERSION_ATTEMPTS
     _rng: random.Random = field(default_factory=random.Random)
+    collector: Collector = field(init=False)
+    uploads: Uploads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.collector = Collector(self.catalog, self.storage, self.lease_seconds, self.wait_seconds,
+                                   self.clock, self.sleep, self._rng)
+        self.uploads = Uploads(self.catalog, self.clock)
+
+    def sweep(self, limit: int = 25) -> int:
+        return self.collector.sweep(limit)
 
     # ------------------------------------------------------------------ put
     def put(self, req: PutRequest) -> PutResult:
@@ -104,14 +118,17 @@ class Registry:
         while True:
             head = self.catalog.get_head(req.path)
             live = head is not None and head["State"] != DELETED
-            if live:
-                self._finish_collections(head)  # leftovers of an interrupted earlier request
+            if not self.uploads.is_current(req.path, req.token, head if live else None):
+                return PutResult(registration(head) if live and head is not None else None, stale=True)
+            if live and head is not None:
+                self.collector.finish_collections(head)  # leftovers of an interrupted earlier request
                 if head["Hash"] == req.sha256 and head["Ext"] == req.extension:
+                    self.uploads.close(req.path, req.token)
                     if head["State"] == COMPLETED:
                         return PutResult(registration(head), unchanged=True)
                     # pending (interrupted) or failed: the same request again repairs it.
                     first = self._first_render(req, first)
-                    self._extend_write_window(head["Name"])
+                    self.collector.extend_write_window(head["Name"])
                     return self._process(req, head, duplicate=False, first=first)
                 if req.issued_ms is not None and head.get("Issued", 0) > req.issued_ms:
                     return PutResult(registration(head), stale=True)
@@ -120,13 +137,18 @@ class Registry:
             try:
                 new_head, duplicate, owned = self._acquire(req, head if live else None, head if not live else None)
             except Conflict:
-                self._backoff(deadline)
+                self.collector.backoff(deadline)
                 continue
             except _Collecting as busy:
-                self._wait_for_collection(busy.name, deadline)
+                self.collector.wait_for_collection(busy.name, deadline)
                 continue
-            self._finish_collections(new_head, owned)
+            self.collector.finish_collections(new_head, owned)
             return self._process(req, new_head, duplicate=duplicate, first=first)
+
+    def upload_is_current(self, path: str, token: str) -> bool:
+        """Whether an upload of `path` with `token` may still register (asked before a refusal is recorded)."""
+        head = self.catalog.get_head(path)
+        return self.uploads.is_current(path, token, head if head is not None and head["State"] != DELETED else None)
 
     def _acquire(self, req: PutRequest, old: dict | None, tombstone: dict | None) -> tuple[dict, bool, dict]:
         """One transaction: take a reference on the new name, replace the head, record the raw row
@@ -149,18 +171,22 @@ class Registry:
         duplicate = ref is not None and ref.get("Refs", 0) > 0
         upload_date = iso(now)
         collect: dict[str, str] = dict((tombstone or {}).get("Collect", {}))
-        raw = {"key": object_key("raw", name), "width": req.width, "height": req.height, "size": len(req.data)}
+        raw = {"key": object_key("raw", name), "width": req.width, "height": req.height, "size": len(req.data),
+               "content_type": req.content_type}
         new_head = {
             "ImageType": HEAD, "ImageId": req.path, "Path": req.path, "Hash": req.sha256, "Ext": req.extension,
             "Name": name, "ContentType": req.content_type, "State": PENDING, "Gen": _token(),
             "UploadDate": upload_date, "Issued": req.issued_ms if req.issued_ms is not None else int(now * 1000),
             "Rows": ["raw"], "Images": {"raw": raw}, "Collect": collect,
         }
+        if req.token is not None:
+            new_head["Upload"] = req.token
+        items.append(self.uploads.consume(req.path, req.token))
         prior = old or tombstone
         owned: dict[str, str] = {}
         if old is not None:
             items.extend(self._mark_rows_deleted(old))
-            release, token = self._release_items(old["Name"])
+            release, token = self.collector.release_items(old["Name"])
             items.extend(release)
             if token:
                 collect[old["Name"]] = owned[old["Name"]] = token
@@ -171,24 +197,6 @@ class Registry:
         items.append(self.catalog.put(row("raw", req.path, name, upload_date, raw, PENDING, req)))
         self._transact_starting(items, owned)
         return new_head, duplicate, owned
-
-    def _release_items(self, name: str) -> tuple[list[dict], str | None]:
-        """Items that drop one reference on `name`; the last one starts its collection (token)."""
-        ref = self.catalog.get_ref(name)
-        if ref is None or ref["Phase"] != LIVE or ref.get("Refs", 0) < 1:
-            # The head read earlier is stale (released meanwhile): its Gen condition will fail.
-            return [], None
-        names = {"#tok": "Token"}
-        if ref["Refs"] == 1:
-            token = _token()
-            return [self.catalog.update(
-                REF, name, "SET Refs = :zero, Phase = :collecting, #tok = :new, LeaseUntil = :until",
-                "Refs = :one AND Phase = :live AND #tok = :tok", names=names,
-                vals=values(zero=0, one=1, collecting=COLLECTING, new=token, live=LIVE, tok=ref["Token"],
-                            until=self.clock() + self.lease_seconds)),
-                self.catalog.put(marker(name))], token
-        return [self.catalog.update(REF, name, "SET Refs = Refs - :one", "Refs = :n AND Phase = :live AND #tok = :tok",
-                                    names=names, vals=values(one=1, n=ref["Refs"], live=LIVE, tok=ref["Token"]))], None
 
     def _mark_rows_deleted(self, head: dict) -> list[dict]:
         return [self.catalog.update(t, image_id(t, head["Path"], head["Name"]), "SET #s = :deleted REMOVE ErrorMessage",
@@ -233,11 +241,12 @@ class Registry:
             ], name)
             raise ProcessingFailed(registration(failed), error)
         images = dict(head["Images"])
+        stored, content_type = variant_name(name, rendition.variant_format), VARIANT_TYPES[rendition.variant_format][1]
         for kind, variant in rendition.variants.items():
-            self.storage.put(kind, name, variant.data, req.content_type, sha256=req.sha256,
+            self.storage.put(kind, stored, variant.data, content_type, sha256=req.sha256,
                              width=variant.width, height=variant.height)
-            images[kind] = {"key": object_key(kind, name), "width": variant.width, "height": variant.height,
-                            "size": variant.size}
+            images[kind] = {"key": object_key(kind, stored), "width": variant.width, "height": variant.height,
+                            "size": variant.size, "content_type": content_type}
         done = dict(head, State=COMPLETED, Rows=list(IMAGE_TYPES), Images=images)
         done.pop("ErrorMessage", None)
         items = [self.catalog.put(done, "Gen = :g", values(g=gen))]
@@ -251,7 +260,7 @@ class Registry:
             self.catalog.transact(items)
         except Conflict:
             # Superseded while storing: objects written for `name` may have outlived its collection.
-            self._compensate(name)
+            self.collector.compensate(name)
             raise Superseded("the file was replaced or deleted by a concurrent request") from None
 
     # ------------------------------------------------------------------ delete
@@ -259,24 +268,25 @@ class Registry:
         result = self._delete(path)
         # Afterwards, so that the path's own collection (perhaps one a failed earlier copy of this
         # request gave up) is finished -- and counted in objects_removed -- by the path's own steps.
-        self.sweep()
+        self.collector.sweep()
         return result
 
     def _delete(self, path: str) -> DeleteResult:
         deadline = self.clock() + self.wait_seconds
         while True:
             head = self.catalog.get_head(path)
-            if head is None:
-                self.catalog.transact([self.catalog.delete(REFUSED, path)])  # a refused upload is forgotten too
+            if head is None:  # a refused upload, and a presigned one not yet registered, are forgotten too
+                self.catalog.transact([self.catalog.delete(REFUSED, path), self.uploads.consume(path, None)])
                 return DeleteResult()
             if head["State"] == DELETED:  # an earlier attempt was interrupted: finish its work
-                removed, left = self._finish_collections(head)
+                removed, left = self.collector.finish_collections(head)
                 if not left:  # else its collector is still at work (or the sweep will take over later)
                     self._drop_tombstone(head)
                 return DeleteResult(0, removed)
-            self._finish_collections(head)
-            items = [*self._mark_rows_deleted(head), self.catalog.delete(REFUSED, path)]
-            release, token = self._release_items(head["Name"])
+            self.collector.finish_collections(head)
+            items = [*self._mark_rows_deleted(head), self.catalog.delete(REFUSED, path),
+                     self.uploads.consume(path, None)]
+            release, token = self.collector.release_items(head["Name"])
             items.extend(release)
             tomb = None
             if token:
@@ -289,11 +299,11 @@ class Registry:
             try:
                 self._transact_starting(items, {head["Name"]: token} if token else {})
             except Conflict:
-                self._backoff(deadline)
+                self.collector.backoff(deadline)
                 continue
             removed = 0
-            if tomb is not None:
-                removed, _ = self._finish_collections(tomb, {head["Name"]: token})
+            if tomb is not None and token:
+                removed, _ = self.collector.finish_collections(tomb, {head["Name"]: token})
                 self._drop_tombstone(tomb)
             return DeleteResult(len(head.get("Rows", [])), removed)
 
@@ -306,7 +316,7 @@ class Registry:
             raise
         except Exception:
             for name, token in started.items():
-                self._release_lease(name, token)
+                self.collector.release_lease(name, token)
             raise
 
     def _drop_tombstone(self, tomb: dict) -> None:
@@ -314,151 +324,6 @@ class Registry:
             self.catalog.transact([self.catalog.delete(HEAD, tomb["ImageId"], "Gen = :g", values(g=tomb["Gen"]))])
 
     # ------------------------------------------------------------------ collection
-    def _finish_collections(self, head: dict, owned: dict[str, str] | None = None) -> tuple[int, bool]:
-        """Finish the collections recorded on `head`: those this request started (`owned`) now,
-        others only when their collector's lease has run out. Returns (objects removed, any left)."""
-        removed, left = 0, False
-        for name, token in list(head.get("Collect", {}).items()):
-            if owned and owned.get(name) == token:
-                removed += self._collect(name, token)
-                done = True
-            else:
-                n, done = self._help_collect(name)
-                removed += n
-            if not done:
-                left = True
-                continue
-            head["Collect"].pop(name, None)
-            if head["State"] != DELETED:
-                with suppress(Conflict):  # the head moved on; its new version does not carry this entry's work
-                    self.catalog.transact([self.catalog.update(
-                        HEAD, head["ImageId"], "REMOVE #c.#n", "Gen = :g", names={"#c": "Collect", "#n": name},
-                        vals=values(g=head["Gen"]))])
-        return removed, left
-
-    def _help_collect(self, name: str) -> tuple[int, bool]:
-        """(objects removed, finished): take a collection over only when its lease has run out."""
-        ref = self.catalog.get_ref(name)
-        if ref is None or ref["Phase"] == LIVE:
-            return 0, True  # collected already (and perhaps stored again since, by a new holder)
-        if ref.get("LeaseUntil", 0) > self.clock():
-            return 0, False
-        token = _token()
-        try:
-            self.catalog.transact([self.catalog.update(
-                REF, name, "SET #tok = :new, LeaseUntil = :until", "#tok = :old AND Phase = :c",
-                names={"#tok": "Token"},
-                vals=values(new=token, old=ref["Token"], c=COLLECTING, until=self.clock() + self.lease_seconds))])
-        except Conflict:
-            return 0, False  # someone else took it over just now
-        return self._collect(name, token), True
-
-    def _collect(self, name: str, token: str) -> int:
-        """Delete the objects of `name`, then its reference. Only the holder of `token` calls this."""
-        try:
-            ref = self.catalog.get_ref(name)
-            if ref is None or ref.get("Token") != token or ref["Phase"] != COLLECTING:
-                log.info("collection of %s was taken over", name)
-                return 0
-            removed = self.storage.remove_all(name)
-            # A writer that took the name before it was released may still be running and may still
-            # write an object after this (then die before compensating): while its window is open,
-            # the marker stays, and a sweep after the window collects the name once more.
-            recheck = math.ceil(ref.get("WriteUntil", 0))  # whole seconds: compared exactly later
-            self.catalog.transact([
-                self.catalog.delete(REF, name, "#tok = :tok AND Phase = :c", names={"#tok": "Token"},
-                                    vals=values(tok=token, c=COLLECTING)),
-                self.catalog.put(dict(marker(name), RecheckAt=recheck)) if recheck > self.clock()
-                else self.catalog.delete(MARK, name),
-            ])
-        except Conflict:
-            log.info("collection of %s was taken over", name)
-            return 0
-        except Exception:
-            self._release_lease(name, token)
-            raise
-        return removed
-
-    def _release_lease(self, name: str, token: str) -> None:
-        # This collector failed: let the next request (a retry, typically) take over at once.
-        try:
-            self.catalog.transact([self.catalog.update(REF, name, "SET LeaseUntil = :zero", "#tok = :tok",
-                                                       names={"#tok": "Token"}, vals=values(zero=0, tok=token))])
-        except Exception:  # noqa: BLE001 -- best effort: the lease also runs out by itself
-            log.warning("could not release the collection lease of %s", name)
-
-    def _wait_for_collection(self, name: str, deadline: float) -> None:
-        """Someone is collecting `name`: wait for them, or take over once their lease ran out."""
-        _, done = self._help_collect(name)
-        if not done:
-            self._backoff(deadline)
-
-    def sweep(self, limit: int = 25) -> int:
-        """Finish collections whose collector died (lease run out), and collect once more the names
-        whose writers' window has closed since their collection; returns objects removed."""
-        removed = 0
-        try:
-            items = self.catalog.query_items(MARK, limit)
-        except Exception:  # noqa: BLE001 -- the sweep is housekeeping: it never fails the request
-            log.warning("sweep: the markers could not be read", exc_info=True)
-            return 0
-        for item in items:
-            name, recheck = item["ImageId"], item.get("RecheckAt")
-            try:
-                if recheck is None:
-                    removed += self._help_collect(name)[0]
-                elif recheck <= self.clock():
-                    removed += self._recheck(name, recheck)
-            except Exception:  # noqa: BLE001 -- others' leftovers must not fail this request; the next sweep retries
-                log.warning("sweep: %s is left for a later sweep", name, exc_info=True)
-        return removed
-
-    def _recheck(self, name: str, recheck: float) -> int:
-        """`name` was collected while a writer could still write it; that writer is gone now."""
-        ref = self.catalog.get_ref(name)
-        if ref is None:
-            return self._compensate(name)  # whatever such a writer left goes (and the marker with it)
-        if ref["Phase"] == LIVE:
-            # Held again: its objects are in use (the same bytes), and this holder's own window is
-            # later than the old one, so the next collection covers both.
-            with suppress(Conflict):  # the marker is gone, or a later collection has replaced it
-                self.catalog.transact([self.catalog.delete(MARK, name, "RecheckAt = :r", values(r=recheck))])
-            return 0
-        return self._help_collect(name)[0]
-
-    def _extend_write_window(self, name: str) -> None:
-        """A retry about to write `name`'s objects again: its window is now."""
-        with suppress(Conflict):  # being collected: this registration was replaced, and its commit will say so
-            self.catalog.transact([self.catalog.update(REF, name, "SET WriteUntil = :wu", "Phase = :live",
-                                                       vals=values(wu=self.clock() + self.lease_seconds,
-                                                                   live=LIVE))])
-
-    def _compensate(self, name: str) -> int:
-        """Acquire and release `name` once, so that objects written after its collection go too."""
-        deadline = self.clock() + self.wait_seconds
-        while True:
-            ref = self.catalog.get_ref(name)
-            if ref is not None and ref["Phase"] == LIVE:
-                return 0  # a live holder uses (and has written) these very bytes
-            if ref is not None:
-                self._wait_for_collection(name, deadline)
-                continue
-            token = _token()
-            try:
-                self.catalog.transact([
-                    self.catalog.put({"ImageType": REF, "ImageId": name, "Refs": 0, "Phase": COLLECTING,
-                                      "Token": token, "LeaseUntil": self.clock() + self.lease_seconds},
-                                     "attribute_not_exists(ImageId)"),
-                    self.catalog.put(marker(name)),
-                ])
-            except Conflict:
-                continue
-            return self._collect(name, token)
-
-    def _backoff(self, deadline: float) -> None:
-        if self.clock() > deadline:
-            raise Busy("the file is being changed by other requests; try again")
-        self.sleep(self._rng.uniform(0.005, 0.05))
 
     # ------------------------------------------------------------------ reads
     def get(self, path: str) -> dict[str, Any] | None:
@@ -474,22 +339,10 @@ class Registry:
                     "error_message": refused["ErrorMessage"], "upload_date": refused.get("UploadDate"), "images": {}}
         return registration(head) if head is not None else None
 
-    def record_refusal(self, path: str, sha256: str, code: str, message: str, issued_ms: int) -> None:
-        """Remember that a large upload of `path` (announced as `sha256`) was refused, for GET."""
-        item = {"ImageType": REFUSED, "ImageId": path, "Hash": sha256.lower(), "Error": code,
-                "ErrorMessage": message, "Issued": issued_ms, "UploadDate": iso(self.clock())}
-        # Never let an older refusal (an out-of-order event) replace a newer one.
-        with suppress(Conflict):
-            self.catalog.transact([self.catalog.put(item, "attribute_not_exists(ImageId) OR Issued <= :i",
-                                                    values(i=issued_ms))])
-
-    def forget_refusal(self, path: str, issued_ms: int) -> None:
-        with suppress(Conflict):  # none, or a newer one
-            self.catalog.transact([self.catalog.delete(REFUSED, path, "Issued <= :i", values(i=issued_ms))])
-
     def list(self, cursor: str | None, limit: int = 200) -> tuple[list[dict], str | None]:
         heads, nxt = self.catalog.list_heads(cursor, limit)
-        files = [{"registered_file": h["Path"], "hash": h["Hash"], "status": h["State"]} for h in heads]
+        files = [{"registered_file": h["Path"], "hash": h["Hash"], "status": h["State"],
+                  "images": {k: dict(h["Images"][k]) for k in IMAGE_TYPES if k in h.get("Images", {})}} for h in heads]
         return files, nxt
 
 
@@ -506,15 +359,6 @@ def unchanged_head(head: dict) -> tuple[str, dict, dict]:
     return "Gen = :g AND #st = :st", values(g=head["Gen"], st=head["State"]), {"#st": "State"}
 
 
-def marker(name: str) -> dict[str, str]:
-    """Exists while `name` is being collected, so a sweep finds collections whose collector died."""
-    return {"ImageType": MARK, "ImageId": name}
-
-
-def _token() -> str:
-    return uuid.uuid4().hex
-
-
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -524,7 +368,7 @@ def row(kind: str, path: str, name: str, upload_date: str, image: dict, status: 
         "ImageType": kind, "ImageId": image_id(kind, path, name), "RegisteredFile": path,
         "UploadDate": upload_date, "StoredKey": image["key"], "ImageSize": image["size"],
         "Resolution": f"{image['width']}x{image['height']}", "Status": status,
-        "ContentHash": req.sha256, "ContentType": req.content_type,
+        "ContentHash": req.sha256, "ContentType": image.get("content_type", req.content_type),
     }
 
 

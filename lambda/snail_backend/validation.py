@@ -1,7 +1,8 @@
 """Image validation, shared by `snail-images check` and the insert handler.
 
 Pillow is asked to open only the allowed formats, with a decompression-bomb limit, and the
-whole image is decoded so that a truncated file is refused here rather than later.
+whole image is decoded so that a truncated file is refused here rather than later. An SVG is
+never handed to Pillow: snail_backend.svg parses it (defusedxml) and checks it is safe to serve.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from .formats import ALLOWED_PILLOW_FORMATS, format_for_path
+from . import heif, svg  # noqa: F401 -- heif: importing it registers the HEIC/HEIF opener
+from .formats import ALLOWED_PILLOW_FORMATS, PILLOW_ALIASES, format_for_path, not_supported
 
 # Pillow's own default warning threshold (about 89.5 MP); above it we refuse outright.
 DEFAULT_MAX_PIXELS = 89_478_485
@@ -28,7 +30,7 @@ class InvalidImage(ValueError):
 
 @dataclass(frozen=True)
 class ImageInfo:
-    format: str  # Pillow's name: PNG, JPEG, GIF, BMP, WEBP, TIFF
+    format: str  # Pillow's name (PNG, JPEG, GIF, BMP, WEBP, AVIF, TIFF, HEIF; an MPO is JPEG) or SVG
     content_type: str
     width: int
     height: int
@@ -45,18 +47,24 @@ def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_
     """
     expected = format_for_path(filename)
     if expected is None:
-        raise InvalidImage("not an image: the extension is not one of png, jpg, jpeg, gif, bmp, webp, tif, tiff")
+        raise InvalidImage(not_supported(filename))
     if not data:
         raise InvalidImage("empty file")
     if data.startswith(b"version https://git-lfs.github.com/spec/"):
         raise InvalidImage(LFS_POINTER_REASON)
+    if expected.pillow == "SVG":
+        try:
+            drawing = svg.inspect(data, max_pixels)
+        except svg.UnsafeSvg as exc:
+            raise InvalidImage(str(exc)) from None
+        return ImageInfo("SVG", expected.content_type, drawing.width, drawing.height, "RGBA", 1 if load else 0)
     try:
         with warnings.catch_warnings():
             # Our limit (checked below, from the header) is the one that counts; Pillow's own
             # warning at its default would refuse what a raised MAX_IMAGE_PIXELS allows.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=sorted(ALLOWED_PILLOW_FORMATS)) as im:
-                fmt = im.format or ""
+                fmt = PILLOW_ALIASES.get(im.format or "", im.format or "")  # an MPO is a JPEG
                 width, height = im.size
                 if width * height > max_pixels:
                     raise InvalidImage(
@@ -77,7 +85,10 @@ def validate_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidImage(f"over the decompression bomb limit: {exc}") from exc
     except UnidentifiedImageError as exc:
-        raise InvalidImage("not a readable PNG, JPEG, GIF, BMP, WebP or TIFF image") from exc
+        if svg.looks_like_svg(data):
+            raise InvalidImage(f"content is SVG but the extension says {expected.pillow}: rename the file") from exc
+        raise InvalidImage(f"not a readable {expected.pillow} image (nor one of PNG, JPEG, GIF, BMP, WebP, AVIF, "
+                           "TIFF, HEIC/HEIF)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidImage(f"damaged or truncated image: {exc}") from exc
     return ImageInfo(fmt, expected.content_type, width, height, mode, frames)

@@ -13,7 +13,8 @@ import uuid
 from typing import Any
 
 import boto3
-from botocore.config import Config
+
+from snail_backend.clients import make_client
 
 from . import definitions
 
@@ -85,15 +86,19 @@ def _isolated_session() -> boto3.session.Session:
     }))
 
 
-def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
-    """A boto3 client on the local moto server with explicit dummy credentials."""
-    common: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}, "max_pool_connections": 32}
-    config = Config(s3={"addressing_style": "path"}, signature_version="s3v4", **common) \
-        if service == "s3" else Config(**common)
-    return _isolated_session().client(
-        service, endpoint_url=endpoint_url, region_name=region, config=config,
-        aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY)
+# The handlers of every function run here, so their clients get the longest function's timeout (the
+# S3-event function's): moto, one lock for all DynamoDB calls, is far slower under load than AWS,
+# and it ignores TransactWriteItems' ClientRequestToken, so a transaction retried after a read
+# timeout is applied twice there (on AWS the token makes the retry idempotent).
+FUNCTION_TIMEOUT = 300.0
 
+
+def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
+    """A client on the local moto server: the deployed backend's own (clients.make_client), with only
+    the endpoint changed, and explicit dummy credentials from a session that reads no AWS config."""
+    return make_client(service, region, function_timeout=FUNCTION_TIMEOUT, endpoint_url=endpoint_url,
+                       session=_isolated_session(),
+                       aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY)
 
 class LocalAws:
     """moto's server application (what ThreadedMotoServer runs) on a free loopback port, without its request log."""

@@ -12,40 +12,15 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any, TextIO
-from urllib.parse import quote_plus
 
 from snail_backend.naming import INCOMING_PREFIX
 
+from .events import s3_event
+
 ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
-
-
-def s3_event(*, bucket: str, key: str, size: int, etag: str, region: str, sequencer: int,
-             event_name: str = "ObjectCreated:Put", now: datetime | None = None) -> dict[str, Any]:
-    """An S3 notification event with one record, as S3 builds it (the key URL-encoded, spaces as '+')."""
-    now = now or datetime.now(UTC)
-    return {"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": region,
-        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-        "eventName": event_name,
-        "userIdentity": {"principalId": "AWS:LOCAL"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
-                             "x-amz-id-2": uuid.uuid4().hex},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "snail-incoming",
-            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "LOCAL"}, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"'),
-                       "sequencer": f"{sequencer:016X}"},
-        },
-    }]}
 
 
 class IncomingWatcher:
@@ -101,7 +76,7 @@ class IncomingWatcher:
             return self._poll()
 
     def _poll(self) -> int:
-        listed: set[tuple[str, str]] = set()
+        listed: set[tuple[str, str, str]] = set()
         fresh: list[dict[str, Any]] = []
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=self._prefix):
             for obj in page.get("Contents", []):
@@ -119,15 +94,20 @@ class IncomingWatcher:
                              region=self._region, sequencer=self._sequencer)
             with self._cond:
                 self._pending += 1
-            self._pool.submit(self._deliver, event)
+            self._pool.submit(self._deliver, event, (obj["Key"], obj["ETag"], str(obj.get("LastModified"))))
         return len(fresh)
 
-    def _deliver(self, event: dict[str, Any]) -> None:
+    def _deliver(self, event: dict[str, Any], ident: tuple[str, str, str]) -> None:
         key = event["Records"][0]["s3"]["object"]["key"]
         try:
             for attempt in range(1, ASYNC_ATTEMPTS + 1):
                 try:
                     self._handle(event)
+                    with self._poll_lock:
+                        # Handled and gone (the backend's handler removes it): the same bytes put again
+                        # under the same key within the listing's one-second LastModified are a new event.
+                        if not self._exists(ident[0]):
+                            self._seen.discard(ident)
                     with self._cond:
                         self.delivered += 1
                     return
@@ -140,6 +120,13 @@ class IncomingWatcher:
             with self._cond:
                 self._pending -= 1
                 self._cond.notify_all()
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=key)
+        except Exception:  # noqa: BLE001 - 404 (gone) or unreadable: either way no event is owed for it now
+            return False
+        return True
 
     def _log(self, text: str) -> None:
         self._error_log.write(f"snail-images serve: {text.rstrip()}\n")

@@ -23,13 +23,14 @@ from snail_backend.config import ENVIRONMENT_VARIABLES, ConfigError
 
 from ..cfn_template import load_template
 from . import aws, definitions
-from .gateway import Gateway
+from .delivery import Delivery
+from .http_server import Gateway
 from .incoming import IncomingWatcher
 
 BackendFactory = Callable[[Mapping[str, str], Any, Any], Any]
 
 # module -> what to install; they come with the `embedded` extra, which `pip install .` alone leaves out.
-EMBEDDED_MODULES = {"moto": "moto[s3,dynamodb,server]", "flask": "moto[server]", "yaml": "PyYAML"}
+EMBEDDED_MODULES = {"moto": "moto[s3,dynamodb,server]", "flask": "moto[server]", "yaml": "PyYAML", "jinja2": "Jinja2"}
 
 
 def missing_extra() -> str | None:
@@ -50,12 +51,13 @@ def default_backend_factory(env: Mapping[str, str], s3: Any, dynamodb: Any) -> A
 
 
 def backend_environment(template: dict[str, Any], environ: Mapping[str, str], bucket: str,
-                        table: str) -> dict[str, str]:
+                        table: str, delivery_url: str = "") -> dict[str, str]:
     """The functions' environment: the template's (parameter defaults), overridden by the backend's own
-    variables from `environ` (as stack parameters would be), then this instance's bucket and table."""
+    variables from `environ` (as stack parameters would be), then this instance's bucket, table and
+    delivery port."""
     env = definitions.function_environment(template)
     env.update({k: environ[k] for k in ENVIRONMENT_VARIABLES if k in environ})
-    env.update(S3_BUCKET_NAME=bucket, DYNAMODB_TABLE_NAME=table)
+    env.update(S3_BUCKET_NAME=bucket, DYNAMODB_TABLE_NAME=table, DELIVERY_URL=delivery_url)
     return env
 
 
@@ -82,12 +84,14 @@ class EmbeddedBackend:
         self.bucket = ""
         self.table = ""
         self.api_url = ""
+        self.delivery_url = ""
         self.aws_endpoint_url = ""
         self.s3: Any = None
         self.dynamodb: Any = None
         self.backend: Any = None
         self._aws: aws.LocalAws | None = None
         self._gateway: Gateway | None = None
+        self._delivery: Delivery | None = None
         self._watcher: IncomingWatcher | None = None
         self._resources = False
 
@@ -111,10 +115,15 @@ class EmbeddedBackend:
                                                   definitions.default_table_name(template))
         aws.create_resources(self.s3, self.dynamodb, self.bucket, self.table, template)
         self._resources = True
+        # The delivery port first: the backend's answers carry its URL (the stack's CloudFront domain).
+        self._delivery = Delivery(aws.client("s3", self.aws_endpoint_url, self.region), self.bucket, self.host)
+        self.delivery_url = _reachable(f"http://{self.host}:{self._delivery.port}", self.host)
         # The handlers get clients of their own, as each Lambda function creates its own.
-        env = backend_environment(template, self._environ, self.bucket, self.table)
+        env = backend_environment(template, self._environ, self.bucket, self.table, self.delivery_url)
         self.backend = self._factory(env, aws.client("s3", self.aws_endpoint_url, self.region),
                                      aws.client("dynamodb", self.aws_endpoint_url, self.region))
+        self._delivery.handler = self.backend.handle
+        self._delivery.start()
         self._watcher = IncomingWatcher(self.s3, self.bucket, self.backend.handle_s3_event, region=self.region,
                                         error_log=self._error_log)
         self._watcher.start()
@@ -122,7 +131,6 @@ class EmbeddedBackend:
                                 binary_media_types=definitions.binary_media_types(template),
                                 stage=definitions.stage_name(template),
                                 responses=definitions.gateway_responses(template),
-                                routes=definitions.routes(template),
                                 access_log=self._access_log, error_log=self._error_log)
         self._gateway.start()
         self.api_url = _reachable(f"http://{self.host}:{self._gateway.port}", self.host)
@@ -131,6 +139,9 @@ class EmbeddedBackend:
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
+        if self._delivery is not None:
+            self._delivery.stop()
+            self._delivery = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -154,7 +165,8 @@ class EmbeddedBackend:
 
     # -- helpers -------------------------------------------------------------------------------
     def ready_info(self) -> dict[str, str]:
-        return {"api_url": self.api_url, "api_key": self.api_key, "aws_endpoint_url": self.aws_endpoint_url,
+        return {"api_url": self.api_url, "api_key": self.api_key, "delivery_url": self.delivery_url,
+                "aws_endpoint_url": self.aws_endpoint_url,
                 "region": self.region, "bucket": self.bucket, "table": self.table}
 
     def s3_events_delivered(self) -> int:
@@ -190,7 +202,7 @@ def _write_ready_file(path: Path, line: str) -> None:
 
 def settings_problem(exc: Exception, environ: Mapping[str, str]) -> str:
     """A backend setting the user's environment overrides is malformed: say which, and what to do."""
-    own = {"S3_BUCKET_NAME", "DYNAMODB_TABLE_NAME"}  # always this instance's own
+    own = {"S3_BUCKET_NAME", "DYNAMODB_TABLE_NAME", "DELIVERY_URL"}  # always this instance's own
     given = [f"{name}={environ[name]}" for name in ENVIRONMENT_VARIABLES if name in environ and name not in own]
     if not given:
         return str(exc)
@@ -230,7 +242,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 return 2
             wrote_ready_file = True
         print(line, flush=True)
-        print(f"snail-images serve: API at {embedded.api_url}, S3 and DynamoDB at {embedded.aws_endpoint_url}; "
+        print(f"snail-images serve: API at {embedded.api_url}, delivery at {embedded.delivery_url}, "
+              f"S3 and DynamoDB at {embedded.aws_endpoint_url}; "
               "Ctrl-C or SIGTERM stops it", file=sys.stderr, flush=True)
         try:
             while not stop.wait(0.5):

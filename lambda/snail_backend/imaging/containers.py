@@ -67,3 +67,20 @@ def reusable_original(data: bytes, fmt: str, orientation: int) -> bool:
     if fmt == "GIF":
         return _plain_gif(data)
     return False
+
+
+def webp_lossless(data: bytes) -> bool:
+    """Whether a WebP's (first) picture is lossless (a VP8L bitstream), from its RIFF chunks."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return False
+    pos = 12
+    while pos + 8 <= len(data):
+        kind, length = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if kind in (b"VP8L", b"VP8 "):
+            return kind == b"VP8L"
+        if kind == b"ANMF":  # an animation frame: 16 bytes of frame header, then its own chunks
+            inner = data[pos + 24:pos + 28]
+            if inner in (b"VP8L", b"VP8 ", b"ALPH"):
+                return inner == b"VP8L"
+        pos += 8 + length + (length & 1)
+    return False

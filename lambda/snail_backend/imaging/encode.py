@@ -6,11 +6,14 @@ import io
 
 from PIL import Image
 
+from .colour import profile_fits
 from .errors import ConversionError
 
 QUALITY_RANGE = (50, 95)  # JPEG quality of the variants: the original's estimate, clamped
 DEFAULT_JPEG_QUALITY = 85
 WEBP_QUALITY = 90
+AVIF_QUALITY = 75  # Pillow's default for AVIF
+LOSSLESS_WEBP_EFFORT = 80  # `quality` of a lossless WebP is its compression effort (Pillow's default)
 PNG_COMPRESS_LEVEL = 4  # measured: the size of level 6 (Pillow's default) in less than half the time
 # Palette PNG variants up to this many pixels (sg and md at the default sizes) are written with
 # optimize=True (zlib level 9 and the fewest bits per pixel the palette needs): measured 20-45 %
@@ -60,38 +63,41 @@ def _jpeg_options(hints: dict) -> dict:
 
 
 def encode(im: Image.Image, fmt: str, hints: dict) -> bytes:
-    """Encode in the original's format, adapting the mode only where the format needs it."""
-    # Variants carry no metadata but the ICC profile: Pillow's JPEG and GIF writers would copy the
-    # original's comment (kept in `info` through every convert and resize) unless told otherwise.
+    """Encode a variant in `fmt` (formats.variant_format), adapting the mode only where the format needs
+    it. Variants carry no metadata but an ICC profile that fits their pixels (colour.profile_fits)."""
+    # Pillow's JPEG and GIF writers would copy the original's comment (kept in `info` through every
+    # convert and resize) unless told otherwise.
     options: dict = {"comment": b""} if fmt in ("JPEG", "GIF") else {}
-    if hints.get("icc_profile") and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
-        options["icc_profile"] = hints["icc_profile"]
     if fmt == "JPEG":
-        if im.mode not in ("RGB", "L", "CMYK"):
-            im = im.convert("RGB")
+        if im.mode not in ("RGB", "L"):
+            im = im.convert("L" if im.mode == "LA" else "RGB")  # only an opaque image gets JPEG variants
         options.update(_jpeg_options(hints))
     elif fmt == "PNG":
-        if im.mode == "I":
-            im = im.convert("I;16")
         if im.mode == "P" and im.width * im.height <= PNG_OPTIMIZE_MAX_PIXELS:
             options["optimize"] = True
         else:
             options["compress_level"] = PNG_COMPRESS_LEVEL
-    elif fmt == "WEBP":
+    elif fmt in ("WEBP", "AVIF"):
         if im.mode not in ("RGB", "RGBA"):
-            im = im.convert("RGBA" if "A" in im.mode else "RGB")
-        options.update(quality=WEBP_QUALITY)
+            im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+        options.update(quality=WEBP_QUALITY if fmt == "WEBP" else AVIF_QUALITY)
     elif fmt == "GIF":
         if im.mode not in ("P", "L", "RGB", "RGBA"):
             im = im.convert("RGBA" if "A" in im.mode else "RGB")
-    elif fmt == "BMP":
-        if im.mode not in ("1", "L", "P", "RGB", "RGBA"):
-            im = im.convert("RGBA" if "A" in im.mode else "RGB")
-    elif fmt == "TIFF":
-        if hints.get("compression") in ("raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"):
-            options["compression"] = hints["compression"]
     else:
         raise ConversionError(f"cannot write format {fmt!r}")
+    icc = hints.get("icc_profile")
+    if icc and fmt != "GIF" and profile_fits(icc, im.mode):
+        options["icc_profile"] = icc
+    lossy = _save(im, fmt, options)
+    if fmt == "WEBP" and hints.get("lossless"):
+        # A lossless original's variants stay lossless unless that is larger than the lossy encoding.
+        lossless = _save(im, fmt, dict(options, lossless=True, quality=LOSSLESS_WEBP_EFFORT))
+        return lossless if len(lossless) <= len(lossy) else lossy
+    return lossy
+
+
+def _save(im: Image.Image, fmt: str, options: dict) -> bytes:
     buf = io.BytesIO()
     im.save(buf, format=fmt, **options)
     return buf.getvalue()

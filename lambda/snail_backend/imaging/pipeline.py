@@ -8,14 +8,18 @@ from dataclasses import dataclass
 
 from PIL import Image, JpegImagePlugin
 
+from .. import heif, svg  # noqa: F401 -- heif: importing it registers the HEIC/HEIF opener
+from ..formats import ALLOWED_PILLOW_FORMATS, PILLOW_ALIASES, variant_format
 from ..validation import DEFAULT_MAX_PIXELS
 from . import resample
-from .containers import reusable_original
+from .colour import working_mode
+from .containers import reusable_original, webp_lossless
 from .encode import encode, estimate_jpeg_quality
 from .errors import ConversionError, UndecodableImage
 from .orient import _SWAPS, _TRANSPOSE, orientation_of
 from .palette import palette_plan, to_palette
 from .resample import fit_within
+from .vector import rasterize
 
 
 @dataclass(frozen=True)
@@ -31,27 +35,16 @@ class Variant:
 
 @dataclass(frozen=True)
 class Rendition:
-    format: str  # Pillow's format name, the same for the original and the variants
+    format: str  # the original's format: Pillow's name (an MPO is JPEG) or SVG
     width: int  # the original as displayed (after EXIF orientation)
     height: int
     variants: dict[str, Variant]
+    variant_format: str  # the variants' format (formats.variant_format): JPEG, PNG, GIF, WEBP or AVIF
 
 
-def _working_mode(im: Image.Image) -> Image.Image:
-    """A mode every filter handles well: palettes and 1-bit become full colour or grey."""
-    mode = im.mode
-    if mode == "P":
-        has_alpha = "transparency" in im.info or im.palette is not None and im.palette.mode == "RGBA"
-        return im.convert("RGBA" if has_alpha else "RGB")
-    if mode == "PA":
-        return im.convert("RGBA")
-    if mode == "1":
-        return im.convert("L")  # grey variants of a 1-bit image read better than re-dithered ones
-    if mode in ("RGBX", "YCbCr", "LAB", "HSV"):
-        return im.convert("RGB")
-    if mode in ("I;16L", "I;16B", "I;16N"):
-        return im.convert("I;16")
-    return im
+def is_transparent(im: Image.Image) -> bool:
+    """Whether some pixel of `im` (in working mode) is not fully opaque."""
+    return "A" in im.getbands() and im.getchannel("A").getextrema()[0] < 255  # type: ignore[operator]
 
 
 def decode(data: bytes, largest: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, str, dict]:
@@ -61,18 +54,18 @@ def decode(data: bytes, largest: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> t
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit is `max_pixels`, below
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(data), formats=sorted(ALLOWED_PILLOW_FORMATS))
         if im.width * im.height > max_pixels:
             raise ConversionError(f"{im.width}x{im.height} is over the limit of {max_pixels} pixels")
-        fmt = im.format or ""
+        fmt = PILLOW_ALIASES.get(im.format or "", im.format or "")  # an MPO's first picture is a JPEG
         hints: dict = {"icc_profile": im.info.get("icc_profile"), "orientation": orientation_of(im),
                        "source_size": im.size}
         if fmt == "JPEG":
             hints["quality"] = estimate_jpeg_quality(getattr(im, "quantization", None))
             hints["subsampling"] = JpegImagePlugin.get_sampling(im)
             resample.shrink_on_load(im, fit_within(im.width, im.height, largest))
-        elif fmt == "TIFF":
-            hints["compression"] = im.info.get("compression")
+        elif fmt == "WEBP":
+            hints["lossless"] = webp_lossless(data)
         im.load()
     return im, fmt, hints
 
@@ -84,7 +77,7 @@ def make_variant_images(im: Image.Image, sizes: dict[str, int], orientation: int
     Every target size is computed from the original's size (`source_size`, before any draft), so
     the cascade never drifts from the original's aspect ratio by rounding twice.
     """
-    im = _working_mode(im)
+    im = working_mode(im)
     width, height = source_size or im.size
     order = sorted(sizes, key=lambda t: sizes[t], reverse=True)
     transpose = _TRANSPOSE.get(orientation)
@@ -113,6 +106,8 @@ def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAUL
     Raises UndecodableImage when the bytes cannot be decoded (a damaged or truncated file: the
     request's fault) and ConversionError when making or encoding the variants failed.
     """
+    if svg.looks_like_svg(data):
+        return render_drawing(data, sizes, max_pixels)
     errors = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError,
               Image.DecompressionBombWarning)
     try:
@@ -132,16 +127,17 @@ def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAUL
                        and max(im.size) <= max(sizes.values())) else None
         images = make_variant_images(im, sizes, hints["orientation"], hints["source_size"])
         del im
-        reuse = reusable_original(data, fmt, hints["orientation"])
+        out_fmt = variant_format(fmt, is_transparent(images[max(sizes, key=lambda k: sizes[k])]))
+        reuse = out_fmt == fmt and reusable_original(data, fmt, hints["orientation"])
         encoded: dict[int, bytes] = {}  # variants of the same size share one image: encode it once
         variants = {}
         for kind in sizes:
             vim = images[kind]
             if id(vim) not in encoded:
                 if exact is not None and vim.size == exact.size:
-                    out = encode(exact, fmt, hints)
+                    out = encode(exact, out_fmt, hints)
                 else:
-                    out = encode(to_palette(vim, plan) if plan else vim, fmt, hints)
+                    out = encode(to_palette(vim, plan) if plan else vim, out_fmt, hints)
                 if reuse and vim.size == hints["source_size"] and len(data) <= len(out):
                     out = data  # never larger than the original: its bytes carry nothing to strip
                 encoded[id(vim)] = out
@@ -150,4 +146,22 @@ def render_variants(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAUL
         raise
     except (*errors, MemoryError) as exc:
         raise ConversionError(f"could not make the variants: {exc}") from exc
-    return Rendition(fmt, width, height, variants)
+    return Rendition(fmt, width, height, variants, out_fmt)
+
+
+def render_drawing(data: bytes, sizes: dict[str, int], max_pixels: int = DEFAULT_MAX_PIXELS) -> Rendition:
+    """An SVG's variants: PNG, each drawn at its own size (imaging.vector), palette PNGs where a flat
+    drawing's palette scores as a flat PNG's would. An unsafe SVG is UndecodableImage (an invalid image)."""
+    try:
+        drawing = svg.inspect(data, max_pixels)
+    except svg.UnsafeSvg as exc:
+        raise UndecodableImage(str(exc)) from None
+    drawn: dict[int, Variant] = {}
+    try:
+        for longest in sorted(set(sizes.values()), reverse=True):
+            im = rasterize(drawing, longest)
+            plan = palette_plan(im, "PNG")
+            drawn[longest] = Variant(encode(to_palette(im, plan) if plan else im, "PNG", {}), im.width, im.height)
+    except Exception as exc:  # noqa: BLE001 -- resvg's errors have no documented type; any is a failed render
+        raise ConversionError(f"could not draw the SVG: {exc}") from exc
+    return Rendition("SVG", drawing.width, drawing.height, {k: drawn[v] for k, v in sizes.items()}, "PNG")

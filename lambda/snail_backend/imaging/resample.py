@@ -10,7 +10,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from PIL import Image, features
+from PIL import Image, ImageFile, features
 
 # Chosen by measurement (bench/resize_bench.py, filter study): against a full-decode LANCZOS
 # reference, BICUBIC after the JPEG draft scores as well as LANCZOS (the DCT scaling dominates the
@@ -56,20 +56,20 @@ def _scales_by_eighths() -> bool:
 JPEG_3_8 = _scales_by_eighths()
 
 
-def shrink_on_load(im: Image.Image, size: tuple[int, int]) -> None:
+def shrink_on_load(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
     """Set up a JPEG's decoding at the smallest DCT scale whose image is still at least `size`:
     `im.draft` (1/2, 1/4, 1/8), and 3/8 where draft would choose 1/2 and 3/8 is still large enough."""
     width, height = im.size
     tile = im.tile[0] if len(im.tile) == 1 else None
     scaled = -(-width * 3 // 8), -(-height * 3 // 8)  # libjpeg's jdiv_round_up(dimension * 3, 8)
     draft_scale = min(width // size[0], height // size[1])
-    if (JPEG_3_8 and tile is not None and im.format == "JPEG" and not im.decoderconfig
-            and 2 <= draft_scale < 4 and scaled[0] >= size[0] and scaled[1] >= size[1]):
-        x0, y0 = tile[1][:2]
+    if (JPEG_3_8 and tile is not None and tile.extents is not None and im.format == "JPEG"
+            and not im.decoderconfig and 2 <= draft_scale < 4 and scaled[0] >= size[0] and scaled[1] >= size[1]):
+        x0, y0 = tile.extents[:2]
         extents = (x0, y0, x0 + scaled[0], y0 + scaled[1])
         # What draft itself sets (tile extents, size, decoder scale), for 3/8: the decoder writes
         # exactly `scaled` pixels per row and row count, the size Pillow allocates.
-        im.tile = [tile._replace(extents=extents) if hasattr(tile, "_replace") else (tile[0], extents, *tile[2:])]
+        im.tile = [tile._replace(extents=extents)]  # Pillow >= 11: a tile is a named tuple
         im._size = scaled
         im.decoderconfig = (3, 0)
         return

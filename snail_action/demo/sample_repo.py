@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from .demo_samples import iphone_heic, phone_photo_mpo, snail_svg
+
 ZERO_SHA = "0" * 40
 LARGE_MIN_BYTES = 4_718_592  # 4.5 MiB: as one request its base64 event would pass Lambda's 6 MiB
 EXIF_ORIENTATION = 0x0112
@@ -187,6 +189,9 @@ def build_sample_repo(path: Path, log: Callable[[str], None] = lambda _: None) -
     git.write("icons/snail.png", snail)
     git.write("art/banner.gif", banner("snail-images", ((40, 90, 160), (20, 30, 60))))
     git.write("art/rings.webp", rings())
+    git.write("photos/IMG_0412.JPEG", phone_photo_mpo())
+    git.write("photos/IMG_0413.HEIC", iphone_heic())
+    git.write("icons/snail.svg", snail_svg())
     git.write("README.md", "# Sample images\n\nSynced by snail-images.\n")
     c1 = git.commit("Add photos, art and the snail icon")
     git.write("icons/snail-copy.png", snail)  # identical bytes at another path
@@ -194,10 +199,11 @@ def build_sample_repo(path: Path, log: Callable[[str], None] = lambda _: None) -
     git.write(repo.large_file, large_scan())
     c2 = git.commit("Add a copy of the icon, a favicon and a large scan")
     repo.pushes.append(Push(
-        "new branch: 8 images in 2 commits", ZERO_SHA, c2, [c1, c2],
+        "new branch: 11 images in 2 commits", ZERO_SHA, c2, [c1, c2],
         expect={"photos/sunset.jpg": "completed", repo.exif_file: "completed", "icons/snail.png": "completed",
                 "art/banner.gif": "completed", "art/rings.webp": "completed", "icons/snail-copy.png": "completed",
-                "icons/favicon.bmp": "completed", repo.large_file: "completed"},
+                "icons/favicon.bmp": "completed", repo.large_file: "completed", "photos/IMG_0412.JPEG": "completed",
+                "photos/IMG_0413.HEIC": "completed", "icons/snail.svg": "completed"},
         note="README.md is not an image path the action sends (skipped); the scan goes through a presigned upload"))
 
     (path / "archive/2024").mkdir(parents=True)

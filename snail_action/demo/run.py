@@ -13,7 +13,6 @@ import argparse
 import hashlib
 import io
 import logging
-import shutil
 import subprocess
 import sys
 import time
@@ -21,17 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from snail_backend.naming import INCOMING_PREFIX
 
-from .demo_repo import LARGE_MIN_BYTES, Push, SampleRepo, build_sample_repo
-
-MARKER = ".snail-images-demo"
-
-
-class DemoError(RuntimeError):
-    """The demo cannot run here (the output folder); exit 2."""
+from .delivery_fetch import DeliveryFetch
+from .folder import DemoError, prepare_out
+from .sample_repo import LARGE_MIN_BYTES, Push, SampleRepo, build_sample_repo
+from .tui import Indented, Ui
 
 
 @dataclass
@@ -40,60 +36,6 @@ class Check:
     ok: bool
     detail: str  # shown when the check failed
     info: str = ""  # shown when it held, where the evidence is worth seeing
-
-
-class _Ui:
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        color = getattr(stream, "isatty", lambda: False)()
-        utf8 = (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
-        self.tick, self.cross = ("\u2714", "\u2718") if utf8 else ("ok", "FAIL")
-        self._bold, self._dim, self._green, self._red, self._reset = (
-            ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if color else ("",) * 5)
-
-    def line(self, text: str = "") -> None:
-        print(text, file=self.stream, flush=True)
-
-    def heading(self, text: str) -> None:
-        self.line()
-        self.line(f"{self._bold}{text}{self._reset}")
-
-    def dim(self, text: str) -> str:
-        return f"{self._dim}{text}{self._reset}"
-
-    def mark(self, ok: bool) -> str:
-        return f"{self._green}{self.tick}{self._reset}" if ok else f"{self._red}{self.cross}{self._reset}"
-
-
-class _Indented(io.TextIOBase):
-    """Lines written to it go to the demo's output, indented under the push they belong to."""
-
-    def __init__(self, ui: _Ui, prefix: str = "    "):
-        self.ui, self.prefix, self._buf = ui, prefix, ""
-
-    def write(self, text: str) -> int:
-        self._buf += text
-        while "\n" in self._buf:
-            line, self._buf = self._buf.split("\n", 1)
-            self.ui.line(self.ui.dim(self.prefix + line))
-        return len(text)
-
-
-# -- the output folder ------------------------------------------------------------------------------
-
-def prepare_out(out: Path) -> None:
-    """An empty folder, or one an earlier demo made (its files are replaced); never someone else's."""
-    if out.exists() and not out.is_dir():
-        raise DemoError(f"{out} is a file: give --out a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise DemoError(f"{out} exists and was not made by the demo: give --out an empty or new folder")
-    for name in ("repo", "gallery-files"):
-        if (out / name).exists():
-            shutil.rmtree(out / name)
-    for name in ("gallery.html", "backend.log"):
-        (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by `snail-images demo`; the demo replaces this folder's contents\n")
 
 
 # -- reading back -----------------------------------------------------------------------------------
@@ -134,9 +76,9 @@ def _catalog_items(dynamodb: Any, table: str, path: str) -> dict[str, str]:
 
 # -- the run ----------------------------------------------------------------------------------------
 
-def _sync_push(ui: _Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: Any) -> tuple[Any, list[Check]]:
-    from .settings import Settings
-    from .sync import SyncOptions, sync
+def _sync_push(ui: Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: Any) -> tuple[Any, list[Check]]:
+    from ..settings import Settings
+    from ..sync import SyncOptions, sync
 
     ui.heading(f"Push {n} of {total}: {push.title}   {push.before[:7]}..{push.after[:7]}")
     for sha in push.commits:
@@ -145,7 +87,7 @@ def _sync_push(ui: _Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: An
         ui.line(f"  commit {sha[:7]} {subject}")
     settings = Settings(repo=repo.path, before=push.before, after=push.after, api_url=eb.api_url,
                         api_key=eb.api_key, concurrency=8)
-    report = sync(settings, out=_Indented(ui),
+    report = sync(settings, out=cast(TextIO, Indented(ui)),
                   options=replace(SyncOptions(), poll_interval=0.1, poll_max_interval=0.5, poll_timeout=120))
     got = {r.path: r.outcome for r in report.results}
     checks = []
@@ -166,7 +108,7 @@ def _sync_push(ui: _Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: An
 
 
 def _catalog(eb: Any) -> dict[str, dict[str, Any]]:
-    from .client import ApiClient
+    from ..client import ApiClient
 
     with ApiClient(eb.api_url, api_key=eb.api_key) as client:
         records = {}
@@ -196,9 +138,11 @@ def _invariant_checks(repo: SampleRepo, eb: Any, before: dict[str, dict[str, Any
         or set(records[p].get("images") or {}) != {"raw", "sg", "md", "lg"})]
     checks.append(Check("each is completed, hashed (SHA-256 of its content) and has raw, sg, md, lg",
                         not wrong, f"not so: {wrong}"))
-    live = set().union(*(_keys_of(r) for r in records.values())) if records else set()
-    checks.append(Check("the bucket holds exactly the objects of live registrations (no orphans)",
-                        stored == live, f"orphans {sorted(stored - live)}, missing {sorted(live - stored)}"))
+    from snail_action.audit import audit
+
+    findings = audit(eb.s3, eb.dynamodb, eb.bucket, eb.table, at_rest=True)
+    checks.append(Check("`snail-images audit`: every invariant holds (no orphan, no missing object, refcounts agree)",
+                        not findings, "; ".join(map(str, findings))))
 
     keeper, copy = repo.duplicates
     shared = _keys_of(before.get(copy, {}))
@@ -241,7 +185,7 @@ def _invariant_checks(repo: SampleRepo, eb: Any, before: dict[str, dict[str, Any
     return checks
 
 
-def _table(ui: _Ui, records: dict[str, dict[str, Any]]) -> None:
+def _table(ui: Ui, records: dict[str, dict[str, Any]]) -> None:
     def dims(v: dict[str, Any] | None) -> str:
         return f"{v.get('width')}x{v.get('height')}" if v else "-"
 
@@ -284,8 +228,8 @@ def _backend_logging_to(stream: TextIO) -> Iterator[None]:
 
 def _cannot_run_here() -> str | None:
     """Why the embedded backend cannot start in this installation (its extra, or the template missing)."""
-    from .cfn_template import TemplateNotFound, load_template
-    from .embedded.server import missing_extra
+    from ..cfn_template import TemplateNotFound, load_template
+    from ..embedded.server import missing_extra
 
     problem = missing_extra()
     if problem is None:
@@ -297,7 +241,7 @@ def _cannot_run_here() -> str | None:
 
 
 def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
-    ui = _Ui(stream or sys.stdout)
+    ui = Ui(stream or sys.stdout)
     out: Path = args.out
     started = time.monotonic()
     problem = _cannot_run_here()
@@ -309,8 +253,8 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     except DemoError as exc:
         print(f"snail-images demo: error: {exc}", file=sys.stderr)
         return 2
+    from ..embedded.server import EmbeddedBackend
     from . import gallery
-    from .embedded.server import EmbeddedBackend
 
     ui.line(f"{ui._bold}snail-images demo{ui._reset}: the whole pipeline on this machine, no AWS account needed")
     try:
@@ -355,18 +299,23 @@ def run_demo(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         page = out / "gallery.html"
         catalog = {p: _catalog_items(eb.dynamodb, eb.table, p) for p in records}
 
-        def read(key: str) -> bytes:
-            return eb.s3.get_object(Bucket=eb.bucket, Key=key)["Body"].read()
-
-        entries = gallery.collect(records.values(), read, gallery.files_dir_for(page), catalog)
+        fetch = DeliveryFetch(records)
+        entries = gallery.collect(records.values(), fetch.read, gallery.files_dir_for(page), catalog)
         shown = sum(1 for e in entries for r in e.renditions if r.href)
         checks.append(Check("the gallery shows every rendition", shown == 4 * len(records),
                             f"{shown} of {4 * len(records)}"))
+        checks.append(Check("the gallery loaded every image through its delivery URL, cached immutable",
+                            fetch.fetched == shown and not fetch.problems, "; ".join(fetch.problems[:5]),
+                            f"{fetch.fetched} objects from {eb.delivery_url}"))
+        for c in checks[-2:]:
+            ui.line(f"  {ui.mark(c.ok)} {c.name}")
+            if not c.ok or c.info:
+                ui.line("      " + (ui.dim(c.info) if c.ok else c.detail))
         # Written after the last check, so the page's count is the one printed below.
         gallery.write_page(
             page, entries, title="snail-images demo gallery",
-            subtitle="Every registered image: the original and its sg, md and lg variants, read back from the "
-                     "local S3 bucket and drawn to one scale per card. Click one to see it at full size.",
+            subtitle="Every registered image: the original and its sg, md and lg variants, fetched through the "
+                     "delivery URLs the API gave and drawn to one scale per card. Click one to see it at full size.",
             facts={"images": str(len(records)), "objects in bucket": str(len(_stored_keys(eb.s3, eb.bucket))),
                    "pushes": str(len(repo.pushes)), "checks passed": f"{sum(c.ok for c in checks)}/{len(checks)}"},
             footer="Made by `snail-images demo`. Sizes are bytes as stored.")

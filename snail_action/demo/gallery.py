@@ -1,15 +1,17 @@
 """A self-contained HTML page of registered images: the original and its sg/md/lg variants side by side.
 
-The image bytes are read back from storage and written as files next to the page, linked by
-relative paths, so the page opens in any browser from disk with no server.
+The image bytes are read back (the demo fetches them through their delivery URLs) and written as files
+next to the page, linked by relative paths, so the page opens in any browser from disk with no server.
+The page is rendered from the packaged template templates/gallery.html.j2 with autoescape on: every
+path, status and catalog value is escaped by Jinja2, none by hand.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +31,7 @@ class Rendition:
     height: int | None
     size: int | None
     href: str | None = None  # relative to the page; None when it could not be copied
+    url: str | None = None  # the delivery URL the backend gave, when it has a delivery domain
 
 
 @dataclass
@@ -76,7 +79,8 @@ def collect(records: Iterable[Mapping[str, Any]], read_object: Callable[[str], b
                 if key not in written:
                     written[key] = _copy(key, kind, read_object, files_dir)
                 href = written[key]
-            renditions.append(Rendition(kind, key, info.get("width"), info.get("height"), info.get("size"), href))
+            renditions.append(Rendition(kind, key, info.get("width"), info.get("height"), info.get("size"), href,
+                                        info.get("url")))
         path = str(rec.get("registered_file", ""))
         entries.append(Entry(path, str(rec.get("status", "")), str(rec.get("hash", "")), renditions,
                              dict((catalog or {}).get(path, {}))))
@@ -87,46 +91,14 @@ def _copy(key: str, kind: str, read_object: Callable[[str], bytes], files_dir: P
     rel = local_name(kind, key)
     if rel is None:
         return None
+    try:
+        data = read_object(key)
+    except OSError:  # the reader notes why; the page shows "not stored" for it
+        return None
     target = files_dir / rel
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(read_object(key))
+    target.write_bytes(data)
     return f"{quote(files_dir.name)}/{quote(rel)}"
-
-
-_CSS = """
-:root { --ink:#1d2330; --muted:#6b7385; --line:#e3e6ee; --bg:#f6f7fb; --card:#fff; --ok:#1f8a4c; --bad:#c0392b; }
-* { box-sizing: border-box; }
-body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--ink);
-       background:var(--bg); }
-header { background:#202a3b; color:#fff; padding:28px 40px; }
-header h1 { margin:0 0 6px; font-size:26px; letter-spacing:.2px; }
-header p { margin:0; color:#c9d1e3; }
-.facts { display:flex; flex-wrap:wrap; gap:10px 28px; margin-top:14px; font-size:14px; color:#dfe5f2; }
-.facts b { color:#fff; }
-main { padding:24px 40px 60px; max-width:1500px; }
-.card { background:var(--card); border:1px solid var(--line); border-radius:12px; margin:0 0 22px;
-        box-shadow:0 1px 2px rgba(20,30,60,.05); overflow:hidden; }
-.card h2 { margin:0; padding:14px 20px; font-size:17px; border-bottom:1px solid var(--line); display:flex;
-           align-items:center; gap:12px; flex-wrap:wrap; }
-.card h2 code { font-size:16px; }
-.badge { font-size:12px; font-weight:600; padding:2px 9px; border-radius:999px; background:#e8f6ee; color:var(--ok); }
-.badge.other { background:#fdecea; color:var(--bad); }
-.row { display:grid; grid-template-columns:repeat(4, minmax(0, 1fr)); gap:16px; padding:18px 20px; align-items:end; }
-figure { margin:0; text-align:center; }
-.frame { display:flex; align-items:center; justify-content:center; height:240px; border-radius:8px;
-         border:1px solid var(--line);
-         background:repeating-conic-gradient(#eef0f5 0% 25%, #fff 0% 50%) 50% / 18px 18px; }
-.frame img { max-width:100%; height:auto; }
-figcaption { margin-top:8px; font-size:13px; color:var(--muted); }
-figcaption b { color:var(--ink); font-size:14px; }
-dl { display:grid; grid-template-columns:max-content 1fr; gap:4px 16px; margin:0; padding:12px 20px 16px;
-     border-top:1px solid var(--line); font-size:13px; }
-dt { color:var(--muted); } dd { margin:0; font-family:ui-monospace,Menlo,Consolas,monospace; word-break:break-all; }
-.missing { color:var(--bad); font-size:13px; }
-footer { color:var(--muted); font-size:13px; padding:0 40px 40px; }
-@media (max-width: 900px) { .row { grid-template-columns:repeat(2, minmax(0,1fr)); } main, header { padding-left:16px;
-  padding-right:16px; } }
-"""
 
 
 FRAME = (300, 236)  # nominal frame in CSS pixels; renditions are drawn to one scale within a card
@@ -140,44 +112,41 @@ def _scale(renditions: list[Rendition]) -> float | None:
     return min(1.0, FRAME[0] / raw.width, FRAME[1] / raw.height)  # type: ignore[operator]
 
 
-def _figure(r: Rendition, scale: float | None) -> str:
-    dims = f"{r.width}\u00d7{r.height}" if r.width and r.height else "?"
-    label = KIND_LABELS[r.kind]
-    caption = f"<figcaption><b>{html.escape(label)}</b> \u00b7 {dims} \u00b7 {human_size(r.size)}</figcaption>"
-    if r.href is None:
-        return f'<figure><div class="frame"><span class="missing">not stored</span></div>{caption}</figure>'
-    alt = html.escape(f"{label} {dims}", quote=True)
-    size = ""
+def _figure(r: Rendition, scale: float | None) -> dict[str, Any]:
+    size = None
     if scale and r.width and r.height:
-        size = f' width="{max(1, round(r.width * scale))}" height="{max(1, round(r.height * scale))}"'
-    return (f'<figure><a href="{html.escape(r.href, quote=True)}" title="open the {html.escape(label)} at full size">'
-            f'<div class="frame"><img src="{html.escape(r.href, quote=True)}" alt="{alt}"{size}></div></a>'
-            f'{caption}</figure>')
+        size = (max(1, round(r.width * scale)), max(1, round(r.height * scale)))
+    return {"href": r.href, "label": KIND_LABELS[r.kind], "size": size, "bytes": human_size(r.size),
+            "dims": f"{r.width}\u00d7{r.height}" if r.width and r.height else "?"}
+
+
+def _details(e: Entry) -> list[tuple[str, str]]:
+    details = {"hash (SHA-256)": e.hash, **e.catalog}
+    for r in e.renditions:
+        details[f"{r.kind} key"] = r.key or "\u2014"
+        if r.url:
+            details[f"{r.kind} url"] = r.url
+    return [(k, str(v)) for k, v in details.items()]
+
+
+@cache
+def _template() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("snail_action.demo", "templates"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    # A CDN's https URL outlives the demo; the local delivery port's http URLs stop with it: shown as text.
+    env.tests["link"] = lambda v: isinstance(v, str) and v.startswith("https://")
+    return env.get_template("gallery.html.j2")
 
 
 def render(entries: list[Entry], *, title: str, subtitle: str = "", facts: Mapping[str, str] | None = None,
            footer: str = "") -> str:
     """The page's HTML (pure: no I/O). Renditions share one scale per card: a small variant looks small."""
-    cards = []
-    for e in entries:
-        badge = "badge" if e.status == "completed" else "badge other"
-        scale = _scale(e.renditions)
-        rows = "".join(_figure(r, scale) for r in e.renditions)
-        details = {"hash (SHA-256)": e.hash, **e.catalog}
-        for r in e.renditions:
-            details[f"{r.kind} key"] = r.key or "\u2014"
-        dl = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in details.items())
-        cards.append(f'<section class="card" id="{html.escape(e.path, quote=True)}">'
-                     f'<h2><code>{html.escape(e.path)}</code><span class="{badge}">{html.escape(e.status)}</span>'
-                     f'</h2><div class="row">{rows}</div><dl>{dl}</dl></section>')
-    fact_html = "".join(f"<span>{html.escape(k)}: <b>{html.escape(v)}</b></span>" for k, v in (facts or {}).items())
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-            f"<header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>"
-            f"<div class=\"facts\">{fact_html}</div></header>"
-            f"<main>{''.join(cards) or '<p>No registered images.</p>'}</main>"
-            f"<footer>{html.escape(footer)}</footer></body></html>\n")
+    cards = [{"entry": e, "figures": [_figure(r, _scale(e.renditions)) for r in e.renditions], "details": _details(e)}
+             for e in entries]
+    return str(_template().render(title=title, subtitle=subtitle, facts=dict(facts or {}), cards=cards,
+                                  footer=footer))
 
 
 def files_dir_for(page: Path) -> Path:
