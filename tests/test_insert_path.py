@@ -1,4 +1,5 @@
-"""`snail-images variants` runs the backend's insert path: the same header check, one decode, the same bytes."""
+"""`snail-images variants` runs the backend's insert path: the same header check, one decode, the same bytes,
+for every accepted format (phone MPOs, HEIC/HEIF, AVIF and SVG included), under the same names and types."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ import pytest
 import requests
 from PIL import Image, ImageChops, ImageFile, ImageFilter
 
+from backend_support import World
+from devices import SAFE_SVG, avif_export, heic_with_alpha, iphone_heic, phone_mpo, score, svg_reference
 from helpers import image_bytes
+from snail_action import variants_cmd
 from snail_action.cli import main
-from snail_backend.imaging.insert import insert_variants
+from snail_backend import app
+from snail_backend.imaging.insert import check_header, insert_variants
 
 
 def _photo(size: tuple[int, int], orientation: int = 1) -> bytes:
@@ -34,6 +39,12 @@ def _photo(size: tuple[int, int], orientation: int = 1) -> bytes:
     return buf.getvalue()
 
 
+DEVICES = {  # repository path -> (bytes, the picture as displayed), made as the devices write them
+    "DCIM/IMG_0412.JPEG": phone_mpo(orientation=8),  # Pillow says MPO; orientation 8 turns it
+    "DCIM/IMG_0413.HEIC": iphone_heic(orientation=6),  # JPEG variants, stored as <name>.jpg
+    "stickers/cut.heif": heic_with_alpha(),  # transparent: PNG variants
+    "export/pic.avif": avif_export(orientation=6),  # AVIF variants, turned by EXIF
+}
 FILES = {  # repository path -> bytes: each kind of path through the pipeline
     "photos/big.jpg": _photo((3300, 2200)),  # draft (shrink-on-load) at 1/2 for the 1600 lg
     "photos/turned.jpeg": _photo((1200, 900), orientation=6),  # EXIF orientation applied
@@ -42,6 +53,9 @@ FILES = {  # repository path -> bytes: each kind of path through the pipeline
     "anim/still.gif": image_bytes("GIF", (400, 400)),
     "scans/page.tif": image_bytes("TIFF", (500, 700), compression="tiff_lzw"),
     "web/pic.webp": image_bytes("WEBP", (1000, 800)),
+    **{path: data for path, (data, _) in DEVICES.items()},
+    "icons/logo.svg": SAFE_SVG,  # drawn at each size, PNG variants
+    "scans/page.bmp": image_bytes("BMP", (300, 200)),  # JPEG variants
 }
 
 
@@ -92,13 +106,26 @@ def test_the_commands_variants_are_byte_for_byte_what_serve_stores(served, tmp_p
         assert set(record["variants"]) == {"sg", "md", "lg"}
         for kind, made in record["variants"].items():
             key = stored["images"][kind]["key"]
-            served_bytes = s3.get_object(Bucket=served["bucket"], Key=key)["Body"].read()
-            assert Path(made["path"]).read_bytes() == served_bytes, f"{path} {kind}"
+            got = s3.get_object(Bucket=served["bucket"], Key=key)
+            assert Path(made["path"]).read_bytes() == got["Body"].read(), f"{path} {kind}"
+            # Under its own name and type: `<name>.jpg` for a HEIC's JPEG variant, image/png for an SVG's.
+            assert key.rsplit("/", 1)[-1] == Path(made["path"]).name, f"{path} {kind}"
+            assert got["ContentType"] == made["content_type"], f"{path} {kind}"
             assert (made["width"], made["height"]) == (stored["images"][kind]["width"],
                                                         stored["images"][kind]["height"])
     # The turned photo is reported as displayed, by both.
-    turned = records[list(FILES).index("photos/turned.jpeg")]
-    assert (turned["width"], turned["height"]) == (900, 1200)
+    shown = {path: (r["width"], r["height"]) for path, r in zip(FILES, records, strict=True)}
+    assert shown["photos/turned.jpeg"] == (900, 1200)
+    for path, (_, picture) in DEVICES.items():  # turned MPO, HEIC (by libheif) and AVIF: as displayed
+        assert shown[path] == picture.size, path
+    assert shown["DCIM/IMG_0412.JPEG"][0] < shown["DCIM/IMG_0412.JPEG"][1]  # stored landscape, shown portrait
+    types = {path: {v["content_type"] for v in r["variants"].values()} for path, r in zip(FILES, records, strict=True)}
+    assert types["DCIM/IMG_0412.JPEG"] == types["DCIM/IMG_0413.HEIC"] == types["scans/page.bmp"] == {"image/jpeg"}
+    assert types["stickers/cut.heif"] == types["icons/logo.svg"] == {"image/png"}
+    assert types["export/pic.avif"] == {"image/avif"}
+    names = {path: Path(r["variants"]["lg"]["path"]).name for path, r in zip(FILES, records, strict=True)}
+    assert names["DCIM/IMG_0413.HEIC"] == records[list(FILES).index("DCIM/IMG_0413.HEIC")]["name"] + ".jpg"
+    assert names["icons/logo.svg"].endswith(".svg.png") and names["export/pic.avif"].endswith(".avif")
 
 
 @pytest.mark.parametrize("name", ["cut.jpg", "cut.png", "cut.webp"])
@@ -217,3 +244,73 @@ def test_a_turned_jpeg_decoded_at_three_eighths_keeps_its_displayed_shape() -> N
         got = Image.open(io.BytesIO(inserted.rendition.variants[kind].data))
         assert got.size == size
         assert psnr(got, upright.resize(size, Image.Resampling.LANCZOS)) > 30, kind
+
+
+@pytest.mark.parametrize("name,make", [
+    ("IMG_0412.JPEG", lambda: phone_mpo(orientation=8)),
+    ("IMG_3.HEIC", lambda: iphone_heic(orientation=3)),
+    ("IMG_6.HEIC", lambda: iphone_heic(orientation=6)),
+    ("IMG_8.HEIC", lambda: iphone_heic(orientation=8)),
+    ("sticker.heif", heic_with_alpha),
+    ("export.avif", lambda: avif_export(orientation=6)),
+    ("logo.svg", lambda: (SAFE_SVG, svg_reference(1600))),
+])
+def test_the_header_check_gives_the_displayed_size_of_every_format(name, make) -> None:
+    """The backend registers the header check's size (before decoding): it is the picture as displayed,
+    the size the variants are made at, for HEIF (turned by libheif), AVIF, MPO and SVG too."""
+    data, picture = make()
+    header = check_header(data, name)
+    inserted = insert_variants(data, name, {"sg": 320, "md": 800, "lg": 1600})
+    assert (header.width, header.height) == (inserted.header.width, inserted.header.height)
+    assert (header.width, header.height) == (inserted.rendition.width, inserted.rendition.height)
+    if name.endswith(".svg"):
+        assert (header.width, header.height) == (header.info.width, header.info.height)  # no orientation
+        return
+    assert (header.width, header.height) == picture.size
+    assert score(inserted.rendition.variants["lg"].data, picture) >= 30
+
+
+def test_a_phone_mpo_decodes_at_three_eighths_too() -> None:
+    """An MPO's first picture is a plain JPEG stream: it is decoded at 3/8 like any JPEG, turned, whole."""
+    from snail_backend.imaging import decode
+
+    data, picture = phone_mpo(orientation=8)  # stored 1200x900, displayed 900x1200
+    im, fmt, _ = decode(data, 400)
+    assert (fmt, im.format, im.size) == ("JPEG", "MPO", (450, 338))  # draft would stop at 1/2, 600x450
+    made = insert_variants(data, "IMG_0412.JPEG", {"sg": 100, "md": 200, "lg": 400}).rendition
+    assert (made.width, made.height) == (900, 1200)
+    for kind, variant in made.variants.items():
+        assert (variant.width, variant.height) == {"sg": (75, 100), "md": (150, 200), "lg": (300, 400)}[kind]
+        assert score(variant.data, picture) >= 30, kind  # a crop, a shift or a wrong turn scores below 15
+
+
+@pytest.mark.parametrize("path,make", [
+    ("DCIM/IMG_0412.JPEG", lambda: phone_mpo(orientation=8)[0]),
+    ("DCIM/IMG_0413.HEIC", lambda: iphone_heic(orientation=6)[0]),
+    ("export/pic.avif", lambda: avif_export(orientation=6)[0]),
+    ("icons/logo.svg", lambda: SAFE_SVG),
+    ("icons/flat.png", lambda: FILES["icons/flat.png"]),
+])
+def test_the_backend_and_the_command_both_call_the_one_insert_function(monkeypatch, tmp_path, capsys,
+                                                                      path, make) -> None:
+    """Not a parallel implementation per format: both run `insert_variants` (real, only recorded here)."""
+    from moto import mock_aws
+
+    calls: list[str] = []
+
+    def recorded(data, filename, *args, **kwargs):
+        calls.append(filename)
+        return insert_variants(data, filename, *args, **kwargs)
+
+    monkeypatch.setattr(app, "insert_variants", recorded)
+    monkeypatch.setattr(variants_cmd, "insert_variants", recorded)
+    data = make()
+    with mock_aws():
+        status, body = World(sizes="sg=100,md=200,lg=400").put(path, data)
+    assert status == 200, body
+    assert calls == [path]
+    src = tmp_path / path.rsplit("/", 1)[-1]
+    src.write_bytes(data)
+    assert main(["variants", str(src), "--out", str(tmp_path / "out"), "--sizes", "sg=100,md=200,lg=400"]) == 0
+    assert calls == [path, src.name]
+    assert capsys.readouterr().err == ""

@@ -58,12 +58,14 @@ JPEG_3_8 = _scales_by_eighths()
 
 def shrink_on_load(im: ImageFile.ImageFile, size: tuple[int, int]) -> None:
     """Set up a JPEG's decoding at the smallest DCT scale whose image is still at least `size`:
-    `im.draft` (1/2, 1/4, 1/8), and 3/8 where draft would choose 1/2 and 3/8 is still large enough."""
+    `im.draft` (1/2, 1/4, 1/8), and 3/8 where draft would choose 1/2 and 3/8 is still large enough.
+    An MPO (a phone JPEG with a depth or gain map after it) opens on its first picture, a plain JPEG
+    stream with the same single tile, and is scaled the same way."""
     width, height = im.size
     tile = im.tile[0] if len(im.tile) == 1 else None
     scaled = -(-width * 3 // 8), -(-height * 3 // 8)  # libjpeg's jdiv_round_up(dimension * 3, 8)
     draft_scale = min(width // size[0], height // size[1])
-    if (JPEG_3_8 and tile is not None and tile.extents is not None and im.format == "JPEG"
+    if (JPEG_3_8 and tile is not None and tile.extents is not None and im.format in ("JPEG", "MPO")
             and not im.decoderconfig and 2 <= draft_scale < 4 and scaled[0] >= size[0] and scaled[1] >= size[1]):
         x0, y0 = tile.extents[:2]
         extents = (x0, y0, x0 + scaled[0], y0 + scaled[1])
