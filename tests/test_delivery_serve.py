@@ -135,7 +135,7 @@ def test_a_sync_writes_the_urls_file_results_urls_and_a_summary_with_links(git_r
     import json
     import re
 
-    from snail_action.sync import run_sync
+    from snail_action.sync_cmd import run_sync
 
     pics = {"gallery/a b.png": image_bytes("PNG", seed=51), "gallery/c.jpg": image_bytes("JPEG", seed=52)}
     for path, data in pics.items():

@@ -19,7 +19,7 @@ class DeliveryFetch:
             for info in (rec.get("images") or {}).values():
                 if isinstance(info, dict) and info.get("key") and info.get("url"):
                     self.url_of[str(info["key"])] = str(info["url"])
-                    self.type_of[str(info["key"])] = str(rec.get("content_type") or "")
+                    self.type_of[str(info["key"])] = str(info.get("content_type") or rec.get("content_type") or "")
         self.timeout = timeout
         self.fetched = 0
         self.problems: list[str] = []

@@ -27,8 +27,9 @@ from snail_backend.routes import ROUTE_FILES
 from .events import proxy_event
 from .gateway import proxy_reply
 
-# Names the backend makes: hex digits, '-', '.', an extension. Nothing else is looked up in the bucket.
-_OBJECT = re.compile(r"/images/(raw|sg|md|lg)/([A-Za-z0-9][A-Za-z0-9_-]*\.[a-z]{3,4})")
+# Names the backend makes: hex digits, '-', '.', an extension (two for a converted variant: the
+# original's and its own format's, `….heic.jpg`). Nothing else is looked up in the bucket.
+_OBJECT = re.compile(r"/images/(raw|sg|md|lg)/([A-Za-z0-9][A-Za-z0-9_-]*(?:\.[a-z]{3,4}){1,2})")
 _KIND_PATH = re.compile(r"/(raw|sg|md|lg)/(.+)")
 
 
