@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint pytest bench clean
+.PHONY: demo test lint pytest bench clean action-lock
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "snail-images needs Python 3.11 or newer: set PYTHON=python3.11")'
@@ -38,6 +38,14 @@ test: lint pytest
 
 bench: $(BENCH_STAMP)
 	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The action's runtime set, hash-locked: pyproject.toml's dependencies (and the setuptools that builds the
+# project), at the versions requirements.lock pins where it pins them. Run after changing either file;
+# tests/test_action_lock.py fails while requirements-action.txt is stale.
+action-lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --build-deps-for wheel --constraint requirements.lock \
+		--output-file requirements-action.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) build demo-output .pytest_cache

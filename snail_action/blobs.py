@@ -126,21 +126,28 @@ def digest_blobs(repo_path: Path | str, blob_ids: Iterable[str],
             if len(parts) != 3 or parts[1] != b"blob":
                 raise BlobNotFound(blob_id)
             size = int(parts[2])
-            h = hashlib.sha256()
-            remaining = size
-            first = b""
-            while remaining:
-                chunk = out.read(min(remaining, _CHUNK))
-                if not chunk:
+            if size <= _CHUNK:  # most images: one read, one hash call
+                first = out.read(size)
+                if len(first) != size:
                     raise OSError("git cat-file --batch ended unexpectedly")
-                if not first:
-                    first = chunk
-                h.update(chunk)
-                remaining -= len(chunk)
+                digest = hashlib.sha256(first).hexdigest()
+            else:
+                h = hashlib.sha256()
+                remaining = size
+                first = b""
+                while remaining:
+                    chunk = out.read(min(remaining, _CHUNK))
+                    if not chunk:
+                        raise OSError("git cat-file --batch ended unexpectedly")
+                    if not first:
+                        first = chunk
+                    h.update(chunk)
+                    remaining -= len(chunk)
+                digest = h.hexdigest()
             out.read(1)
             if inspect is not None:
                 inspect(blob_id, first)
-            yield blob_id, size, h.hexdigest()
+            yield blob_id, size, digest
     finally:
         if proc.poll() is None:  # stopped early (or all read): unblock the feeder before joining it
             proc.kill()

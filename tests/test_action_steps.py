@@ -6,11 +6,16 @@ RUNNER_TEMP and fresh GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, and GITHUB_EVEN
 push (or pull_request) event. The one `uses:` step, actions/setup-python, is stood in for by this
 interpreter: its `python-path` output is `sys.executable`.
 
-Escape hatch, to keep the test fast: the test sets SNAIL_ACTION_TEST_REUSE_ENV=1, so the install step
-(whose real text still runs) links the interpreter's existing environment, which already has
-snail-images installed, instead of creating a new virtual environment and pip-installing into it.
-The real install path (`python -m venv` + `pip install "$GITHUB_ACTION_PATH"`, from the package
-index) runs once, in `test_the_install_step_really_installs` (marked slow, about 20 s).
+The other `uses:` step, actions/cache, is emulated with a folder of saved caches (`cache_dir`): a key
+found there is copied to the step's path (cache-hit true); otherwise the path is saved under the key
+after the last step, as the action's post step does. `if:` conditions of the form `X == 'v'` and
+`X != 'v'` are evaluated as the runner does.
+
+To keep most tests fast they use the documented `install: false` input: no virtual environment is
+made, and the action runs with the python3 first on PATH, this test's own interpreter, which has
+snail-images installed. The real install path (hash-locked requirements into a new virtual
+environment, then this checkout with --no-deps) runs in `test_the_install_step_really_installs`
+(marked slow), cold and then warm from the emulated cache.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ class Runner:
     """Just enough of the Actions runner for a composite action with bash steps."""
 
     def __init__(self, tmp: Path, workspace: Path, event_name: str, event: dict, inputs: dict[str, str],
-                 reuse_env: bool = True, action_path: Path = ROOT):
+                 preinstalled: bool = True, action_path: Path = ROOT, cache_dir: Path | None = None):
         self.tmp = tmp
         self.runner_temp = tmp / "runner-temp"
         self.runner_temp.mkdir()
@@ -74,8 +79,11 @@ class Runner:
             "GITHUB_ACTION_PATH": str(action_path), "RUNNER_TEMP": str(self.runner_temp),
             "GITHUB_STEP_SUMMARY": str(self.summary),
         }
-        if reuse_env:
-            self.base_env["SNAIL_ACTION_TEST_REUSE_ENV"] = "1"  # see the module docstring
+        if preinstalled:  # see the module docstring: install: false, and this interpreter first on PATH
+            inputs = {"install": "false", **inputs}
+            self.base_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+        self.cache_dir = cache_dir or tmp / "actions-cache"
+        self.to_save: list[tuple[Path, Path]] = []
         unknown = set(inputs) - set(ACTION["inputs"])
         assert not unknown, f"not inputs of action.yml: {unknown}"
         self.inputs = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
@@ -101,11 +109,40 @@ class Runner:
 
         return EXPR.sub(one, str(text))
 
+    def condition(self, text: str) -> bool:
+        m = re.fullmatch(r"\s*(\S+)\s*(==|!=)\s*'([^']*)'\s*", str(text))
+        assert m, f"condition the test runner does not know: {text}"
+        value = self.evaluate("${{ " + m.group(1) + " }}")
+        return (value == m.group(3)) == (m.group(2) == "==")
+
+    def restore_cache(self, step: dict) -> dict[str, str]:
+        """actions/cache: the exact key, else the newest saved key starting with restore-keys; saved after
+        the job unless the key was hit exactly."""
+        key, path = self.evaluate(step["with"]["key"]), Path(self.evaluate(step["with"]["path"]))
+        prefix = self.evaluate(step["with"].get("restore-keys", ""))
+        assert key and "/" not in key
+        saved = self.cache_dir / key
+        if saved.is_dir():
+            shutil.copytree(saved, path, symlinks=True)
+            return {"cache-hit": "true"}
+        self.to_save.append((path, saved))
+        partial = sorted((p for p in self.cache_dir.glob("*") if prefix and p.name.startswith(prefix)),
+                         key=lambda p: p.stat().st_mtime) if self.cache_dir.is_dir() else []
+        if partial:
+            shutil.copytree(partial[-1], path, symlinks=True)
+        return {"cache-hit": "false"}
+
     def run(self) -> dict[str, str]:
         """Every step in order (a failing step stops the rest, as on GitHub); returns the action's outputs."""
         for index, step in enumerate(ACTION["runs"]["steps"]):
             sid = step.get("id", f"step{index}")
+            if "if" in step and not self.condition(step["if"]):
+                self.steps[sid] = {}
+                continue
             if "uses" in step:
+                if step["uses"].startswith("actions/cache@"):
+                    self.steps[sid] = self.restore_cache(step)
+                    continue
                 assert step["uses"].startswith("actions/setup-python@")
                 self.steps[sid] = {"python-path": sys.executable, "python-version": sys.version.split()[0]}
                 continue
@@ -126,6 +163,9 @@ class Runner:
                 break
         else:
             self.failed_step = None
+            for path, saved in self.to_save:  # the cache's post step: saved only when the job succeeds
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(path, saved, symlinks=True)
         return {name: self.evaluate(spec["value"]) for name, spec in ACTION["outputs"].items()}
 
     @property
@@ -264,7 +304,8 @@ def test_bad_input_is_a_one_line_setup_error(tmp_path):
 
 @pytest.mark.slow
 def test_the_install_step_really_installs(tmp_path):
-    """No escape hatch: a fresh virtual environment, pip install of this checkout, then a check run in it."""
+    """No shortcut: a new virtual environment with the hash-locked requirements, then this checkout with
+    --no-deps, then a check run in it; a second job restores the environment from the cache."""
     repo = GitRepo(tmp_path / "workspace")
     repo.write("a.png", image_bytes("PNG"))
     repo.commit()
@@ -275,16 +316,73 @@ def test_the_install_step_really_installs(tmp_path):
         if (ROOT / rel).is_file():
             (action / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, action / rel)
-    runner = Runner(tmp_path, repo.path, "push", push_event("0" * 40, repo.head()), {"mode": "check"},
-                    reuse_env=False, action_path=action)
+    cache = tmp_path / "cache"
+    # cold: nothing cached; warm: the same action again; new-version: the action changed, the lock did not
+    expected = {"cold": ("false", False, False), "warm": ("true", True, True), "new-version": ("false", True, False)}
+    for job, (hit, reused_deps, reused_action) in expected.items():
+        if job == "new-version":
+            with open(action / "snail_action" / "__init__.py", "a") as f:
+                f.write("# a new version of the action\n")
+        (tmp_path / job).mkdir()
+        runner = Runner(tmp_path / job, repo.path, "push", push_event("0" * 40, repo.head()), {"mode": "check"},
+                        preinstalled=False, action_path=action, cache_dir=cache)
+        outputs = runner.run()
+        assert runner.failed_step is None, runner.stdout[-3000:] + runner.stderr[-3000:]
+        venv = runner.runner_temp / "snail-images-venv"
+        assert (venv / "pyvenv.cfg").is_file() and not venv.is_symlink()
+        assert runner.steps["install"]["python"] == str(venv / "bin" / "python")
+        assert runner.steps["venv-cache"]["cache-hit"] == hit, job
+        assert ("reusing the cached environment" in runner.stdout) == reused_deps, job
+        assert ("already has this version of the action" in runner.stdout) == reused_action, job
+        assert outputs["rejected"] == "0"
+        results = json.loads(Path(outputs["results"]).read_text())
+        assert results["results"] == [{"op": "put", "path": "a.png", "outcome": "planned", "http_status": None,
+                                       "stored_key": None, "message": results["results"][0]["message"]}]
+        # exactly the locked versions: the lock's pins are what the environment holds
+        frozen = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze", "--all"],
+                                capture_output=True, text=True, check=True).stdout
+        installed = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+                     for line in frozen.splitlines() if "==" in line}
+        for name, version in locked_pins().items():
+            assert installed.get(name) == version, (name, version, installed.get(name))
+        if job == "new-version":  # the new version's own code is what runs
+            code = "import snail_action, pathlib; print(pathlib.Path(snail_action.__file__).read_text())"
+            assert "a new version" in subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=tmp_path,
+                                                     capture_output=True, text=True, check=True).stdout
+    assert len(list(cache.iterdir())) == 2  # one per version of the action
+
+
+def locked_pins() -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9][\w.-]*)==([^\s\\]+)", (ROOT / "requirements-action.txt").read_text(), re.M)
+    return {name.lower().replace("_", "-"): version for name, version in pins}
+
+
+def test_install_false_runs_with_the_python_on_path(tmp_path):
+    repo = GitRepo(tmp_path / "workspace")
+    repo.write("a.png", image_bytes("PNG"))
+    repo.commit()
+    runner = Runner(tmp_path, repo.path, "push", push_event("0" * 40, repo.head()), {"mode": "check"})
     outputs = runner.run()
-    assert runner.failed_step is None, runner.stdout[-3000:] + runner.stderr[-3000:]
-    venv = runner.runner_temp / "snail-images-venv"
-    assert (venv / "pyvenv.cfg").is_file() and not venv.is_symlink()
+    assert runner.failed_step is None, runner.stdout + runner.stderr
+    assert runner.steps["install"]["python"] == str(Path(sys.executable).parent / "python3")
+    assert runner.steps["python"] == {} and runner.steps["venv-cache"] == {}  # skipped: nothing installed
+    assert not (runner.runner_temp / "snail-images-venv").exists()
     assert outputs["rejected"] == "0"
-    results = json.loads(Path(outputs["results"]).read_text())
-    assert results["results"] == [{"op": "put", "path": "a.png", "outcome": "planned", "http_status": None,
-                                   "stored_key": None, "message": results["results"][0]["message"]}]
+
+
+def test_install_false_without_snail_images_is_a_one_line_error(tmp_path):
+    repo = GitRepo(tmp_path / "workspace")
+    repo.commit()
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    base = Path(sys.base_prefix) / "bin" / "python3"  # the interpreter without this venv's packages
+    (bare / "python3").symlink_to(base if base.exists() else shutil.which("python3"))
+    runner = Runner(tmp_path, repo.path, "push", push_event("0" * 40, repo.head()), {"mode": "check"})
+    runner.base_env["PATH"] = f"{bare}{os.pathsep}{os.environ['PATH']}"
+    runner.run()
+    assert runner.failed_step == "install"
+    assert "::error title=snail-images setup::install is false, but python3 on PATH" in runner.stdout
+    assert "leave install at true" in runner.stdout
 
 
 # -- static properties of action.yml ------------------------------------------------------------------
@@ -306,8 +404,10 @@ def test_every_input_reaches_the_script_through_env():
 
 
 def test_setup_python_is_pinned_and_leaves_the_environment_alone():
-    (uses,) = [s for s in ACTION["runs"]["steps"] if "uses" in s]
-    assert SHA_PIN.match(uses["uses"]), uses["uses"]
+    for step in ACTION["runs"]["steps"]:
+        if "uses" in step:
+            assert SHA_PIN.match(step["uses"].split(" ")[0]), step["uses"]
+    (uses,) = [s for s in ACTION["runs"]["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
     assert uses["with"]["update-environment"] is False
     assert uses["id"] == "python"
 

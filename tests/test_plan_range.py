@@ -248,7 +248,7 @@ def test_damaged_repository_is_a_one_line_setup_error(git_repo: GitRepo) -> None
     git_repo.write("sub/b.png", image_bytes(seed=2))
     git_repo.commit("change")
     _drop_object(git_repo, git_repo.git("rev-parse", "HEAD:sub"))
-    with pytest.raises(SettingsError, match=r"^git diff-tree failed in .*: fatal: ") as exc:
+    with pytest.raises(SettingsError, match=r"^git diff failed in .*: fatal: ") as exc:
         plan_of(git_repo)
     assert "\n" not in str(exc.value)
 

@@ -114,6 +114,9 @@ class LocalAws:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        from . import moto_txn
+
+        moto_txn.install()  # moto's own copies the whole table per transaction item: see moto_txn
         class QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass  # one line per S3/DynamoDB call would drown the gateway's own log
