@@ -10,7 +10,7 @@ Contenders, each making lg/md/sg pixels from the file's bytes (no encoding):
 - ours+enc: the same plus encoding in the original's format (what the Lambda does);
 - naive:   full decode, then copy().thumbnail() per size;
 - vips:    pyvips thumbnail_buffer to lg, thumbnail_image for md from lg and sg from md;
-- floor:   decoding the JPEG at the draft scale alone (nothing can be faster with libjpeg).
+- floor:   decoding the JPEG at our shrink-on-load scale alone (nothing can be faster with libjpeg).
 PSNR: each variant against a full-decode LANCZOS resize of the original to the same size.
 """
 
@@ -125,10 +125,11 @@ def run_vips(data: bytes) -> dict[str, object]:
 
 def run_floor(data: bytes) -> dict[str, Image.Image]:
     from snail_backend.imaging import fit_within
+    from snail_backend.imaging.resample import shrink_on_load
 
     im = Image.open(io.BytesIO(data))
     if im.format == "JPEG":
-        im.draft(im.mode, fit_within(im.width, im.height, max(SIZES.values())))
+        shrink_on_load(im, fit_within(im.width, im.height, max(SIZES.values())))
     im.load()
     return {"decoded": im}
 

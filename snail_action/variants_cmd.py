@@ -1,4 +1,7 @@
-"""`snail-images variants FILE... --out DIR`: the backend's own imaging code on local files.
+"""`snail-images variants FILE... --out DIR`: the backend's insert path on local files.
+
+Each file goes through `insert_variants`, the function the backend's insert handler calls: the
+header check, one decode, the encode. A file the backend would refuse is refused here, in one line.
 
 Variants are written as the backend stores them, `DIR/<type>/<name>`, where `<name>` is the
 stored name (first 20 hex of the SHA-256 and the lower-cased extension).
@@ -15,9 +18,10 @@ from pathlib import Path
 
 from snail_backend.config import DEFAULT_VARIANT_SIZES, ConfigError, parse_sizes
 from snail_backend.formats import VARIANT_TYPES, extension_of, variant_name
-from snail_backend.imaging import ConversionError, render_variants
+from snail_backend.imaging import ConversionError
+from snail_backend.imaging.insert import insert_variants
 from snail_backend.naming import stored_name
-from snail_backend.validation import InvalidImage, validate_image
+from snail_backend.validation import InvalidImage
 
 from .settings import SettingsError
 
@@ -50,12 +54,12 @@ def run_variants(args: argparse.Namespace) -> int:
 
 def _one(path: Path, out_dir: Path, sizes: dict[str, int]) -> dict:
     data = path.read_bytes()
-    info = validate_image(data, path.name)  # the checks the backend makes before storing anything
+    started = time.perf_counter()
+    inserted = insert_variants(data, path.name, sizes)  # what the backend runs on a PUT
+    seconds = time.perf_counter() - started
+    info, rendition = inserted.header.info, inserted.rendition
     digest = hashlib.sha256(data).hexdigest()
     name = stored_name(digest, extension_of(path.name))
-    started = time.perf_counter()
-    rendition = render_variants(data, sizes)
-    seconds = time.perf_counter() - started
     variants = {}
     stored, content_type = variant_name(name, rendition.variant_format), VARIANT_TYPES[rendition.variant_format][1]
     for kind, variant in rendition.variants.items():

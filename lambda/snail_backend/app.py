@@ -7,30 +7,27 @@ handlers build them lazily; the embedded backend and the tests pass clients on m
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
-
-from PIL import Image
 
 from . import delivery, logcontext
 from .catalog import BadCursor, Catalog
 from .config import BackendConfig
 from .formats import extension_of, format_for_path, not_supported
 from .http import MAX_DIRECT_BODY, HttpError, Request, json_response, parse_event
-from .imaging import Rendition, UndecodableImage, orientation_of, render_variants
+from .imaging import Rendition, UndecodableImage
+from .imaging.insert import Header, check_header, insert_variants
 from .markers import Markers
 from .naming import INCOMING_PREFIX
 from .registry import Busy, ProcessingFailed, PutRequest, Registry, Superseded
 from .routes import RESOURCES, ROUTE_FILES, ROUTE_LIST, ROUTE_SYNC, ROUTE_UPLOADS
 from .storage import Storage
-from .validation import ImageInfo, InvalidImage, validate_image
+from .validation import InvalidImage
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +50,11 @@ class Backend:
         self.catalog = Catalog(dynamodb, config.table)
         self.clock = clock
         self.markers = Markers(self.catalog, clock)
+        # `render` (bytes -> Rendition) replaces the imaging for tests; by default the registry makes the
+        # variants with the insert path that `snail-images variants` runs too (imaging/insert.py).
+        self._render = render
         self.registry = Registry(
-            self.catalog, self.storage,
-            render or partial(render_variants, sizes=config.variant_sizes, max_pixels=config.max_image_pixels),
+            self.catalog, self.storage, self._variants,
             key_scheme=config.key_scheme, lease_seconds=lease_seconds, wait_seconds=wait_seconds,
             clock=clock, sleep=sleep,
         )
@@ -146,22 +145,29 @@ class Backend:
         if claimed.lower() != digest:
             raise HttpError(400, "digest_mismatch", f"{path}: the body's SHA-256 is {digest}, the header says "
                                                     f"{claimed.lower()}: the upload was damaged, send it again")
-        info = self._validate(data, path)
-        return self._register(path, data, digest, info, None)[0]
+        header = self._validate(data, path)
+        return self._register(path, data, digest, header, None)[0]
 
-    def _validate(self, data: bytes, path: str) -> ImageInfo:
+    def _validate(self, data: bytes, path: str) -> Header:
         try:
-            # Header checks only: the pixels are decoded once, for the variants (registry.put),
-            # where a damaged file is still refused as invalid_image before anything is stored.
-            return validate_image(data, path, max_pixels=self.config.max_image_pixels, load=False)
+            # The insert path's header check, before the catalog is touched: the pixels are decoded
+            # once, for the variants (registry.put -> _variants), where a damaged file is still
+            # refused as invalid_image before anything is stored.
+            return check_header(data, path, self.config.max_image_pixels)
         except InvalidImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
 
-    def _register(self, path: str, data: bytes, digest: str, info: ImageInfo, issued_ms: int | None,
+    def _variants(self, req: PutRequest) -> Rendition:
+        if self._render is not None:
+            return self._render(req.data)
+        return insert_variants(req.data, req.path, self.config.variant_sizes, self.config.max_image_pixels).rendition
+
+    def _register(self, path: str, data: bytes, digest: str, header: Header, issued_ms: int | None,
                   token: str | None = None) -> tuple[dict, bool]:
         """(the response, whether the upload was stale: no longer the path's latest intent)."""
-        width, height = displayed_size(data, info)
-        req = PutRequest(path, data, digest, extension_of(path), info.content_type, width, height, issued_ms, token)
+        info = header.info
+        req = PutRequest(path, data, digest, extension_of(path), info.content_type, header.width, header.height,
+                         issued_ms, token)
         try:
             result = self.registry.put(req)
         except ProcessingFailed as exc:
@@ -258,8 +264,8 @@ class Backend:
                                                         f"announced {claimed[:64]}: upload the file again")
             if format_for_path(path) is None:
                 raise HttpError(400, "bad_request", f"{path}: {not_supported(path)}")
-            info = self._validate(data, path)
-            response, stale = self._register(path, data, digest, info, issued, token)  # checked again, atomically
+            header = self._validate(data, path)
+            response, stale = self._register(path, data, digest, header, issued, token)  # checked again, atomically
             if stale:  # the intent moved on since the check above
                 outcome = {"outcome": "stale", "path": path}
             else:
@@ -296,15 +302,6 @@ def repository_path(value: str | None) -> str:
         raise HttpError(400, "bad_request", f"{value[:80]!r}...: the path is {size} bytes long, the catalog takes at "
                                             f"most {MAX_PATH_BYTES}: shorten it")
     return value
-
-
-def displayed_size(data: bytes, info: ImageInfo) -> tuple[int, int]:
-    """Width and height as displayed: swapped when EXIF orientation turns the image."""
-    if info.format not in ("JPEG", "TIFF", "WEBP", "PNG", "AVIF"):  # HEIF: pi-heif reports it turned
-        return info.width, info.height
-    with Image.open(io.BytesIO(data)) as im:
-        turned = orientation_of(im) in (5, 6, 7, 8)
-    return (info.height, info.width) if turned else (info.width, info.height)
 
 
 def page_limit(value: str | None) -> int:

@@ -92,7 +92,7 @@ class DeleteResult:
 class Registry:
     catalog: Catalog
     storage: Storage
-    render: Callable[[bytes], Rendition]
+    render: Callable[[PutRequest], Rendition]  # the variants of a request's image
     key_scheme: str = "hash"
     lease_seconds: float = 60.0
     wait_seconds: float = 20.0
@@ -208,7 +208,7 @@ class Registry:
         if first is not None:
             return first
         try:
-            return self.render(req.data)
+            return self.render(req)
         except UndecodableImage:
             raise
         except (ConversionError, MemoryError) as exc:
@@ -227,7 +227,7 @@ class Registry:
             if rendition is not None:
                 break
             try:
-                rendition = self.render(req.data)
+                rendition = self.render(req)
             except (ConversionError, MemoryError) as exc:
                 error = f"conversion failed after {attempt} attempt(s): {exc}"
                 log.warning("%s: %s", req.path, error)

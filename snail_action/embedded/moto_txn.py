@@ -74,9 +74,9 @@ def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[
 
 
 def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    common = {"condition_expression": op.get("ConditionExpression"),
-              "expression_attribute_names": op.get("ExpressionAttributeNames"),
-              "expression_attribute_values": op.get("ExpressionAttributeValues")}
+    common: dict[str, Any] = {"condition_expression": op.get("ConditionExpression"),
+                              "expression_attribute_names": op.get("ExpressionAttributeNames"),
+                              "expression_attribute_values": op.get("ExpressionAttributeValues")}
     if op_type == "Put":
         backend.put_item(op["TableName"], op["Item"], **common)
     elif op_type == "Delete":

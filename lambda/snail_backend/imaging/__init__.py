@@ -1,7 +1,7 @@
 """Variants: bytes of an image in, bytes of its sg/md/lg variants out. No I/O, no AWS.
 
 How it stays fast and small (numbers in bench/resize_bench.py):
-- decode once; a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) that is still at
+- decode once; a JPEG is decoded at the smallest DCT scale (1/2, 3/8, 1/4, 1/8) that is still at
   least as large as the largest variant (`draft`, libjpeg's shrink-on-load);
 - make the largest variant first, then each smaller one from the previous (cascade): the
   full-size pixels are dropped as soon as `lg` exists;

@@ -63,7 +63,7 @@ def decode(data: bytes, largest: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> t
         if fmt == "JPEG":
             hints["quality"] = estimate_jpeg_quality(getattr(im, "quantization", None))
             hints["subsampling"] = JpegImagePlugin.get_sampling(im)
-            im.draft(im.mode, fit_within(im.width, im.height, largest))
+            resample.shrink_on_load(im, fit_within(im.width, im.height, largest))
         elif fmt == "WEBP":
             hints["lossless"] = webp_lossless(data)
         im.load()
