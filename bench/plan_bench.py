@@ -166,7 +166,7 @@ def time_floor(repo: Path, tip: str, ids: list[str]) -> tuple[float, float]:
 def time_ours(repo: Path, before: str, tip: str) -> tuple[float, float, bytes]:
     cpu = children_cpu()
     start = time.perf_counter()
-    out = subprocess.run([*snail_command(), "plan", "--json", "--repo", str(repo), "--before", before, "--after", tip,
+    out = subprocess.run([*snail_command(), "plan", "--json", "--path", str(repo), "--before", before, "--after", tip,
                           "--on-non-image", "ignore"], env={**GIT_ENV, "GITHUB_EVENT_PATH": ""},
                          capture_output=True, check=False)
     elapsed = time.perf_counter() - start

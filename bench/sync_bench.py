@@ -127,7 +127,7 @@ def ours(repo: Path, api_url: str) -> tuple[float, subprocess.CompletedProcess]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SNAIL_"))}
     env["SNAIL_API_KEY"] = API_KEY
     start = time.perf_counter()
-    proc = subprocess.run([exe, "sync", "--repo", str(repo), "--api-url", api_url, "--all"],
+    proc = subprocess.run([exe, "sync", "--path", str(repo), "--api-url", api_url, "--all"],
                           env=env, capture_output=True, text=True)
     return time.perf_counter() - start, proc
 

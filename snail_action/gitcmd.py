@@ -29,9 +29,9 @@ class GitRunner:
         try:
             self.repo = git.Repo(str(path), search_parent_directories=True)
         except git.NoSuchPathError:
-            raise SettingsError(f"{path}: no such directory; pass --repo with the repository's folder") from None
+            raise SettingsError(f"{path}: no such directory; pass --path with the repository's folder") from None
         except git.InvalidGitRepositoryError:
-            raise SettingsError(f"{path} is not inside a git repository; pass --repo with its folder") from None
+            raise SettingsError(f"{path} is not inside a git repository; pass --path with its folder") from None
         self.root = Path(self.repo.working_tree_dir or self.repo.git_dir)
         try:  # git itself may still refuse the folder ("dubious ownership" in containers): say so now
             self.run("rev-parse", "--git-dir")

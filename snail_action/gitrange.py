@@ -162,7 +162,7 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
 
     `marker`: the backend's sync marker, used when no range was given explicitly and the event is
     not a pull request's."""
-    runner = runner or GitRunner(settings.repo)
+    runner = runner or GitRunner(settings.path)
     event = None if (settings.before or settings.after) else _event(settings)
     pr = event.get("pull_request") if event else None
 

@@ -58,7 +58,7 @@ def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = 
     if not settings.github_actions:
         return
     console = Console(sys.stdout, actions=True,
-                      file_prefix=annotation_prefix(GitRunner(settings.repo).root, settings.workspace))
+                      file_prefix=annotation_prefix(GitRunner(settings.path).root, settings.workspace))
     for level, findings in (("error", [*plan.rejected, *(extra or [])]), ("warning", plan.warnings)):
         for f in findings:
             console.annotate(level, f.path, f"{safe_text(f.path)}: {f.reason}")
@@ -77,7 +77,7 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     plan, rng = build_plan_and_range(settings)
-    with open_blob_reader(GitRunner(settings.repo).root) as reader:
+    with open_blob_reader(GitRunner(settings.path).root) as reader:
         failed = check_puts(plan, reader, settings)
     rejected = [*plan.rejected, *failed]
     for f in rejected:

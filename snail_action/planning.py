@@ -227,7 +227,7 @@ def git_failures(settings: Settings) -> Iterator[None]:
         yield
     except git.GitCommandError as exc:
         command = " ".join(str(a) for a in (exc.command or ["git"])[:2])
-        raise SettingsError(f"{command} failed in {settings.repo}: {git_error_line(exc)}") from None
+        raise SettingsError(f"{command} failed in {settings.path}: {git_error_line(exc)}") from None
 
 
 def build_plan_and_range(settings: Settings, log: Callable[[str], None] = note_to_stderr) -> tuple[Plan, Range]:
@@ -236,7 +236,7 @@ def build_plan_and_range(settings: Settings, log: Callable[[str], None] = note_t
 
 
 def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]:
-    runner = GitRunner(settings.repo)
+    runner = GitRunner(settings.path)
     rng = resolve_range(settings, runner, log)
     return plan_range(settings, runner, rng), rng
 

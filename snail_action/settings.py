@@ -55,7 +55,7 @@ def _globs(_: str, value: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    repo: Path = Path(".")
+    path: Path = Path(".")
     before: str | None = None
     after: str | None = None
     all: bool = False
@@ -172,7 +172,7 @@ class Option:
 
 _FLAG = {"action": "store_true"}
 OPTIONS: tuple[Option, ...] = (
-    Option("repo", "all", _path, "the git repository folder (default: .)", cli={"type": Path, "metavar": "DIR"}),
+    Option("path", "all", _path, "the git repository folder (default: .)", cli={"type": Path, "metavar": "DIR"}),
     Option("before", "range", _text, "the revision the backend holds (default: push event's before, else HEAD~1)"),
     Option("after", "range", _text, "the revision to sync to (default: push event's after, else HEAD)"),
     Option("all", "range", _bool, "treat every tracked image at --after as added", action_input=False, cli=_FLAG),

@@ -101,7 +101,7 @@ def console_for(settings: Settings, stream: TextIO | None = None) -> Console:
     """The one console of a run: workflow commands in Actions, files named relative to the workspace."""
     prefix = ""
     if settings.github_actions and settings.workspace:
-        prefix = annotation_prefix(GitRunner(settings.repo).root, settings.workspace)
+        prefix = annotation_prefix(GitRunner(settings.path).root, settings.workspace)
     return Console(stream, actions=settings.github_actions, file_prefix=prefix)
 
 
@@ -124,7 +124,7 @@ def sync(settings: Settings, session: requests.Session | None = None, *, out: Te
     console = console or console_for(settings, out)
     dry = settings.dry_run or settings.mode == "check"
     _refuse_pull_request(settings, dry)
-    runner = GitRunner(settings.repo)
+    runner = GitRunner(settings.path)
     # A dry run with an API to ask reads the marker too, so that it shows the range a sync would send.
     wanted = settings.mode == "reconcile" or not dry or (
         settings.mode == "diff" and bool(settings.api_url and settings.repository_name))

@@ -99,7 +99,7 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _marker_status(settings: Settings, console: Console) -> int:
-    key = marker_key(settings.repository_name, settings.ref, GitRunner(settings.repo))
+    key = marker_key(settings.repository_name, settings.ref, GitRunner(settings.path))
     if key is None:
         raise SettingsError("no repository name for the sync marker: give --repository-name (or GITHUB_REPOSITORY)"
                             " and --ref when HEAD is detached")

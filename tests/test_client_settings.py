@@ -63,7 +63,7 @@ def test_direct_upload_limit_must_be_positive():
 @pytest.mark.parametrize("argv", [["--concurrency", "0"], ["--direct-upload-limit", "-1"]])
 def test_cli_bad_numbers_exit_2_with_one_line(argv, capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("SNAIL_API_KEY", raising=False)
-    code = cli.main(["sync", "--repo", str(tmp_path), "--api-url", "http://127.0.0.1:9", *argv])
+    code = cli.main(["sync", "--path", str(tmp_path), "--api-url", "http://127.0.0.1:9", *argv])
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("snail-images: error: ")

@@ -82,7 +82,7 @@ def test_a_by_path_url_follows_a_new_commit_and_answers_404_after_a_delete(git_r
                                                                                               seed=8)
     git_repo.write("photos/cat.jpg", first_bytes)
     one = git_repo.commit()
-    settings = Settings(repo=git_repo.path, api_url=eb.api_url, api_key=eb.api_key)
+    settings = Settings(path=git_repo.path, api_url=eb.api_url, api_key=eb.api_key)
     assert sync(replace(settings, before="0" * 40, after=one), out=io.StringIO(), options=OPTS).ok
     by_path = f"{eb.delivery_url}/lg/photos/cat.jpg"
     assert api(eb, "GET", "/photos/cat.jpg").json()["images"]["lg"]["path_url"] == by_path
@@ -142,7 +142,7 @@ def test_a_sync_writes_the_urls_file_results_urls_and_a_summary_with_links(git_r
         git_repo.write(path, data)
     after = git_repo.commit()
     out, summary, results = tmp_path / "out", tmp_path / "summary.md", tmp_path / "results.json"
-    settings = Settings(repo=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, before="0" * 40, after=after,
+    settings = Settings(path=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, before="0" * 40, after=after,
                         results=results)
     assert run_sync(None, settings, env={"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)},
                     options=OPTS) == 0

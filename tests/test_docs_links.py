@@ -119,7 +119,7 @@ def test_every_command_synopsis_names_exactly_the_options_the_command_has():
     from snail_action.cli import build_parser
 
     (commands,) = [a for a in build_parser()._actions if a.choices and isinstance(a.choices, dict)]
-    # What every command takes (`--repo`) need not be in each synopsis.
+    # What every command takes (`--path`) need not be in each synopsis.
     shared = set.intersection(*({o for o in p._option_string_actions} for p in commands.choices.values()))
     synopses = _synopses()
     assert {c for _, c, _ in synopses} >= {"sync", "status", "plan", "check", "variants"}

@@ -78,13 +78,6 @@ def assert_backend_matches(repo: GitRepo, rev: str, s3, dynamodb, bucket: str, t
     return live
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in GITHUB_VARS:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
 @pytest.mark.slow
 def test_pushes_synced_with_the_cli_leave_catalog_and_bucket_equal_to_the_repository(git_repo: GitRepo, clean_env,
                                                                                      tmp_path):
@@ -95,7 +88,7 @@ def test_pushes_synced_with_the_cli_leave_catalog_and_bucket_equal_to_the_reposi
 
         def push(before: str, after: str) -> dict:
             results = tmp_path / f"results-{after[:7]}.json"
-            code = cli.main(["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--before", before,
+            code = cli.main(["sync", "--path", str(git_repo.path), "--api-url", eb.api_url, "--before", before,
                              "--after", after, "--direct-upload-limit", limit, "--results", str(results)])
             data = json.loads(results.read_text())
             assert code == 0, data
@@ -166,7 +159,7 @@ def test_sync_as_a_process_into_serve_as_a_process(git_repo: GitRepo, tmp_path):
         git_repo.write("x/two.jpg", image_bytes("JPEG", seed=2))
         git_repo.write("x/notes.txt", "not an image\n")
         head = git_repo.commit()
-        sync = subprocess.run([sys.executable, "-m", "snail_action", "sync", "--repo", str(git_repo.path),
+        sync = subprocess.run([sys.executable, "-m", "snail_action", "sync", "--path", str(git_repo.path),
                                "--api-url", info["api_url"], "--all"], capture_output=True, text=True,
                               env={**env, "SNAIL_API_KEY": info["api_key"]}, timeout=120)
         assert sync.returncode == 1, sync.stdout + sync.stderr  # notes.txt is rejected, the images still go
@@ -192,7 +185,7 @@ def test_concurrent_puts_and_deletes_of_shared_content_keep_the_invariants(git_r
     first = git_repo.commit("many copies")
     with EmbeddedBackend() as eb:
         clean_env.setenv("SNAIL_API_KEY", eb.api_key)
-        base = ["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--concurrency", "16"]
+        base = ["sync", "--path", str(git_repo.path), "--api-url", eb.api_url, "--concurrency", "16"]
         assert cli.main([*base, "--before", "0" * 40, "--after", first]) == 0
         live = assert_backend_matches(git_repo, first, eb.s3, eb.dynamodb, eb.bucket, eb.table)
         assert len({kinds["raw"]["StoredKey"] for kinds in live.values()}) == 4
@@ -227,7 +220,7 @@ def test_a_file_over_the_gateways_10_mib_goes_through_the_presigned_path_with_th
     with EmbeddedBackend() as eb:
         clean_env.setenv("SNAIL_API_KEY", eb.api_key)
         results = tmp_path / "results.json"
-        code = cli.main(["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--all",
+        code = cli.main(["sync", "--path", str(git_repo.path), "--api-url", eb.api_url, "--all",
                          "--results", str(results)])
         outcomes = {r["path"]: (r["outcome"], r["http_status"]) for r in json.loads(results.read_text())["results"]}
         assert code == 0, outcomes

@@ -31,7 +31,7 @@ from helpers import GitRepo, image_bytes
 from snail_action import cli
 from snail_action.embedded.server import EmbeddedBackend
 from snail_backend.formats import EXTENSIONS, VARIANT_TYPES
-from test_e2e_sync import GITHUB_VARS, assert_backend_matches, bucket_keys, catalog_items
+from test_e2e_sync import assert_backend_matches, bucket_keys, catalog_items
 
 MIN_DB = 30.0
 
@@ -65,13 +65,6 @@ def backend():
         yield eb
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in GITHUB_VARS:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
 @pytest.mark.slow
 def test_a_camera_roll_passes_check_and_a_push_into_serve_completes_with_browser_variants(
         git_repo: GitRepo, clean_env, tmp_path, capsys) -> None:
@@ -82,14 +75,14 @@ def test_a_camera_roll_passes_check_and_a_push_into_serve_completes_with_browser
         git_repo.write(path, data)
     head = git_repo.commit("camera roll")
 
-    assert cli.main(["check", "--repo", str(git_repo.path), "--before", base, "--after", head]) == 0
+    assert cli.main(["check", "--path", str(git_repo.path), "--before", base, "--after", head]) == 0
     out = capsys.readouterr().out
     assert f"{len(roll)} ok, 0 rejected" in out and "REJECTED" not in out
 
     with EmbeddedBackend() as eb:
         clean_env.setenv("SNAIL_API_KEY", eb.api_key)
         results = tmp_path / "results.json"
-        code = cli.main(["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--before", base,
+        code = cli.main(["sync", "--path", str(git_repo.path), "--api-url", eb.api_url, "--before", base,
                          "--after", head, "--results", str(results)])
         outcomes = {r["path"]: r["outcome"] for r in json.loads(results.read_text())["results"]}
         assert code == 0 and outcomes == dict.fromkeys(roll, "completed"), outcomes
@@ -122,7 +115,7 @@ def test_a_camera_roll_passes_check_and_a_push_into_serve_completes_with_browser
         for path in roll:
             git_repo.remove(path)
         gone = git_repo.commit("clear the roll")
-        assert cli.main(["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--before", head,
+        assert cli.main(["sync", "--path", str(git_repo.path), "--api-url", eb.api_url, "--before", head,
                          "--after", gone, "--results", str(results)]) == 0
         assert bucket_keys(eb.s3, eb.bucket) == set()
 
@@ -140,7 +133,7 @@ def test_hostile_svgs_are_refused_by_check_and_by_serve_with_their_reason(git_re
         git_repo.write(f"icons/evil{i}.svg", data)
     git_repo.write("icons/fine.svg", SAFE_SVG)
     head = git_repo.commit("icons")
-    assert cli.main(["check", "--repo", str(git_repo.path), "--before", base, "--after", head]) == 1
+    assert cli.main(["check", "--path", str(git_repo.path), "--before", base, "--after", head]) == 1
     out = capsys.readouterr().out
     for i, (_, reason) in enumerate(HOSTILE_SVGS):
         (line,) = [x for x in out.splitlines() if x.startswith(f"REJECTED icons/evil{i}.svg: ")]

@@ -47,7 +47,7 @@ def renamed(git_repo: GitRepo) -> GitRepo:
 
 
 def test_plan_json_is_exactly_the_contract_shape(capsys: pytest.CaptureFixture[str], renamed: GitRepo) -> None:
-    code, out, _ = run(capsys, "plan", "--json", "--repo", str(renamed.path))
+    code, out, _ = run(capsys, "plan", "--json", "--path", str(renamed.path))
     assert code == 0
     plan = json.loads(out)
     assert set(plan) == {"before", "after", "operations", "rejected", "skipped"}
@@ -68,7 +68,7 @@ def test_plan_json_is_exactly_the_contract_shape(capsys: pytest.CaptureFixture[s
 
 
 def test_plan_human_output(capsys: pytest.CaptureFixture[str], renamed: GitRepo) -> None:
-    code, out, _ = run(capsys, "plan", "--repo", str(renamed.path))
+    code, out, _ = run(capsys, "plan", "--path", str(renamed.path))
     assert code == 0
     assert "2 put(s), 2 delete(s), 0 rejected" in out
     assert "delete  old name.png  (R100 -> new name.png)" in out
@@ -82,13 +82,13 @@ def test_plan_exits_1_naming_each_rejected_file(capsys: pytest.CaptureFixture[st
     git_repo.write("notes.txt", "n")
     git_repo.write("sub/data.csv", "1,2")
     git_repo.commit("change")
-    code, out, err = run(capsys, "plan", "--json", "--repo", str(git_repo.path))
+    code, out, err = run(capsys, "plan", "--json", "--path", str(git_repo.path))
     assert code == 1
     assert json.loads(out)["rejected"] == [{"path": "notes.txt", "reason": "not an image"},
                                            {"path": "sub/data.csv", "reason": "not an image"}]
     assert "rejected notes.txt: not an image" in err and "rejected sub/data.csv: not an image" in err
-    assert run(capsys, "plan", "--json", "--repo", str(git_repo.path), "--on-non-image", "warn")[0] == 0
-    assert run(capsys, "plan", "--repo", str(git_repo.path), "--exclude", "*.txt", "--exclude", "sub/")[0] == 0
+    assert run(capsys, "plan", "--json", "--path", str(git_repo.path), "--on-non-image", "warn")[0] == 0
+    assert run(capsys, "plan", "--path", str(git_repo.path), "--exclude", "*.txt", "--exclude", "sub/")[0] == 0
 
 
 def test_plan_json_keeps_unusual_names_intact(capsys: pytest.CaptureFixture[str], git_repo: GitRepo) -> None:
@@ -98,10 +98,10 @@ def test_plan_json_keeps_unusual_names_intact(capsys: pytest.CaptureFixture[str]
     for i, name in enumerate(names):
         git_repo.write(name, image_bytes("GIF" if name.endswith("gif") else "PNG", seed=i))
     git_repo.commit("names")
-    code, out, _ = run(capsys, "plan", "--json", "--repo", str(git_repo.path))
+    code, out, _ = run(capsys, "plan", "--json", "--path", str(git_repo.path))
     assert code == 0
     assert sorted(o["path"] for o in json.loads(out)["operations"]) == sorted(names)
-    code, out, _ = run(capsys, "plan", "--repo", str(git_repo.path))
+    code, out, _ = run(capsys, "plan", "--path", str(git_repo.path))
     assert "new\\nline.png" in out  # shown escaped, one line per operation
 
 
@@ -112,7 +112,7 @@ def test_annotations_in_github_actions(capsys: pytest.CaptureFixture[str], monke
     git_repo.write("odd,name: 100%.txt", "n")
     git_repo.commit("change")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    code, out, _ = run(capsys, "plan", "--repo", str(git_repo.path))
+    code, out, _ = run(capsys, "plan", "--path", str(git_repo.path))
     assert code == 1
     assert "::error file=odd%2Cname%3A 100%25.txt::odd,name: 100%25.txt: not an image" in out
 
@@ -124,7 +124,7 @@ def test_check_passes_good_images(capsys: pytest.CaptureFixture[str], git_repo: 
                                      ("BMP", "b.BMP"), ("WEBP", "w.webp"), ("TIFF", "t.tif")]):
         git_repo.write(name, image_bytes(fmt, seed=i))
     git_repo.commit("images")
-    code, out, _ = run(capsys, "check", "--repo", str(git_repo.path))
+    code, out, _ = run(capsys, "check", "--path", str(git_repo.path))
     assert code == 0
     assert "Checked 6 image(s)" in out and "6 ok, 0 rejected" in out
 
@@ -139,7 +139,7 @@ def test_check_names_each_broken_image_with_its_reason(capsys: pytest.CaptureFix
     git_repo.write("text.webp", "hello")
     git_repo.write("fine.png", image_bytes(seed=4))
     git_repo.commit("change")
-    code, out, _ = run(capsys, "check", "--repo", str(git_repo.path))
+    code, out, _ = run(capsys, "check", "--path", str(git_repo.path))
     assert code == 1
     lines = [line for line in out.splitlines() if line.startswith("REJECTED")]
     assert len(lines) == 4
@@ -156,7 +156,7 @@ def test_check_rejects_non_images_and_lfs_pointers_too(capsys: pytest.CaptureFix
     git_repo.write("notes.txt", "n")
     git_repo.write("big.png", "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 9\n")
     git_repo.commit("change")
-    code, out, _ = run(capsys, "check", "--repo", str(git_repo.path))
+    code, out, _ = run(capsys, "check", "--path", str(git_repo.path))
     assert code == 1
     assert "REJECTED notes.txt: not an image" in out
     assert "REJECTED big.png: Git LFS pointer" in out and "lfs: true" in out
@@ -168,15 +168,15 @@ def test_check_all(capsys: pytest.CaptureFixture[str], git_repo: GitRepo) -> Non
     git_repo.commit("one")
     git_repo.write("c.png", image_bytes(seed=2))
     git_repo.commit("two")
-    assert run(capsys, "check", "--repo", str(git_repo.path))[0] == 0
-    code, out, _ = run(capsys, "check", "--all", "--repo", str(git_repo.path))
+    assert run(capsys, "check", "--path", str(git_repo.path))[0] == 0
+    code, out, _ = run(capsys, "check", "--all", "--path", str(git_repo.path))
     assert code == 1 and "REJECTED b.jpg" in out and "Checked 3 image(s)" in out
 
 
 def test_missing_before_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], git_repo: GitRepo) -> None:
     git_repo.write("a.png", image_bytes(seed=1))
     git_repo.commit("one")
-    code, out, err = run(capsys, "plan", "--repo", str(git_repo.path), "--before", "f" * 40)
+    code, out, err = run(capsys, "plan", "--path", str(git_repo.path), "--before", "f" * 40)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("snail-images: error: before revision 'ffff")
 
@@ -188,7 +188,7 @@ def test_shallow_fetch_is_announced_on_stderr(capsys: pytest.CaptureFixture[str]
     git_repo.write("b.png", image_bytes(seed=2))
     git_repo.commit("two")
     git_repo.git("clone", "-q", "--depth=1", f"file://{git_repo.path}", str(tmp_path / "clone"))
-    code, out, err = run(capsys, "plan", "--json", "--repo", str(tmp_path / "clone"))
+    code, out, err = run(capsys, "plan", "--json", "--path", str(tmp_path / "clone"))
     assert code == 0 and [o["path"] for o in json.loads(out)["operations"]] == ["b.png"]
     assert "is not in this shallow clone; fetching it from origin" in err
 
@@ -196,7 +196,7 @@ def test_shallow_fetch_is_announced_on_stderr(capsys: pytest.CaptureFixture[str]
 def test_console_script_runs(renamed: GitRepo) -> None:
     script = Path(sys.executable).with_name("snail-images")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(renamed.path.parent)}
-    out = subprocess.run([str(script), "plan", "--json", "--repo", str(renamed.path)],  # noqa: S603
+    out = subprocess.run([str(script), "plan", "--json", "--path", str(renamed.path)],  # noqa: S603
                          capture_output=True, env=env, check=False)
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["operations"]) == 4
@@ -213,7 +213,7 @@ def test_check_rejects_a_decompression_bomb(capsys: pytest.CaptureFixture[str], 
     Image.new("1", (9500, 9500)).save(buf, format="PNG")  # 90.25 MP, over the 89,478,485-pixel limit
     git_repo.write("bomb.png", buf.getvalue())
     git_repo.commit("bomb")
-    code, out, _ = run(capsys, "check", "--repo", str(git_repo.path))
+    code, out, _ = run(capsys, "check", "--path", str(git_repo.path))
     assert code == 1
     assert "REJECTED bomb.png:" in out and "decompression bomb limit" in out
 
@@ -224,9 +224,9 @@ def test_repo_may_be_a_subfolder_and_paths_stay_relative_to_the_root(capsys: pyt
     git_repo.commit("base")
     git_repo.write("photos/b.png", image_bytes(seed=2))
     git_repo.commit("change")
-    code, out, _ = run(capsys, "plan", "--json", "--repo", str(git_repo.path / "photos"))
+    code, out, _ = run(capsys, "plan", "--json", "--path", str(git_repo.path / "photos"))
     assert code == 0 and [o["path"] for o in json.loads(out)["operations"]] == ["photos/b.png"]
-    assert run(capsys, "check", "--repo", str(git_repo.path / "photos"))[0] == 0
+    assert run(capsys, "check", "--path", str(git_repo.path / "photos"))[0] == 0
 
 
 def test_check_annotations_name_files_relative_to_the_workspace(capsys: pytest.CaptureFixture[str],
@@ -237,5 +237,5 @@ def test_check_annotations_name_files_relative_to_the_workspace(capsys: pytest.C
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_WORKSPACE", str(git_repo.path.parent))
     monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
-    assert main(["check", "--repo", str(git_repo.path), "--all"]) == 1
+    assert main(["check", "--path", str(git_repo.path), "--all"]) == 1
     assert "::error file=repo/img/broken.gif::img/broken.gif: " in capsys.readouterr().out

@@ -15,7 +15,7 @@ from snail_action.settings import Settings
 
 
 def plan_of(repo: GitRepo, **kw: object) -> Plan:
-    return build_plan(Settings(repo=repo.path, **kw))  # type: ignore[arg-type]
+    return build_plan(Settings(path=repo.path, **kw))  # type: ignore[arg-type]
 
 
 def ops(plan: Plan) -> list[tuple[str, str, str]]:

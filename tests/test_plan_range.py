@@ -19,7 +19,7 @@ ZEROS = "0" * 40
 def plan_of(repo: GitRepo | Path, log: list[str] | None = None, **kw: object) -> Plan:
     path = repo.path if isinstance(repo, GitRepo) else repo
     messages = log if log is not None else []
-    return build_plan_and_range(Settings(repo=path, **kw), log=messages.append)[0]  # type: ignore[arg-type]
+    return build_plan_and_range(Settings(path=path, **kw), log=messages.append)[0]  # type: ignore[arg-type]
 
 
 def paths(plan: Plan) -> list[tuple[str, str]]:
@@ -214,7 +214,7 @@ def test_before_missing_without_a_remote(history: tuple[GitRepo, list[str]]) -> 
 
 def test_not_a_repository_is_a_setup_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not inside a git repository"):
-        resolve_range(Settings(repo=tmp_path))
+        resolve_range(Settings(path=tmp_path))
 
 
 def test_unknown_branch_name_in_a_full_clone_is_not_fetched(tmp_path: Path,

@@ -58,9 +58,9 @@ def test_the_default_limit_is_git_s_default():
 
 
 def test_operations_are_identical_with_or_without_inexact_pairing(renamed_push: GitRepo, monkeypatch):
-    paired = build_plan(Settings(repo=renamed_push.path))
+    paired = build_plan(Settings(path=renamed_push.path))
     monkeypatch.setattr(changes, "DIFF_ARGS", with_rename_limit(1))  # 5 adds x 5 deletes > 1 x 1
-    unpaired = build_plan(Settings(repo=renamed_push.path))
+    unpaired = build_plan(Settings(path=renamed_push.path))
 
     assert sent(paired) == sent(unpaired)
     assert len(paired.deletes) == 7 and len(paired.puts) == 7  # 4 + 2 renames, a delete, an add
@@ -77,13 +77,13 @@ def test_operations_are_identical_with_or_without_inexact_pairing(renamed_push: 
 
 def test_a_user_rename_limit_does_not_change_the_plan(renamed_push: GitRepo):
     """diff.renameLimit (and the other diff.* settings a porcelain diff reads) cannot change a plan."""
-    before = sent(build_plan(Settings(repo=renamed_push.path)))
-    labels = [o.change for o in build_plan(Settings(repo=renamed_push.path)).operations]
+    before = sent(build_plan(Settings(path=renamed_push.path)))
+    labels = [o.change for o in build_plan(Settings(path=renamed_push.path)).operations]
     order = renamed_push.path.parent / "order"
     order.write_text("new.png\nmoved/*\ntrip/*\n")
     for key, value in (("diff.renameLimit", "1"), ("diff.renames", "false"), ("diff.relative", "true"),
                        ("diff.orderFile", str(order)), ("color.diff", "always"), ("diff.noprefix", "true"),
                        ("diff.ignoreSubmodules", "all")):
         renamed_push.git("config", key, value)
-    after_plan = build_plan(Settings(repo=renamed_push.path))
+    after_plan = build_plan(Settings(path=renamed_push.path))
     assert sent(after_plan) == before and [o.change for o in after_plan.operations] == labels

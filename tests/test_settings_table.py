@@ -15,8 +15,8 @@ from snail_action.settings import OPTIONS, RUNNER_ENV, Settings
 
 ACTION = yaml.safe_load((Path(__file__).parent.parent / "action.yml").read_text(encoding="utf-8"))
 # Inputs of the action itself, not settings of snail-images: they shape the composite's own steps.
-ACTION_ONLY_INPUTS = {"python-version"}
-ACTION_ONLY_ENV = {"SNAIL_VENV"}
+ACTION_ONLY_INPUTS = {"python-version", "install"}
+ACTION_ONLY_ENV = {"SNAIL_PYTHON"}
 
 
 def sync_step_env() -> dict[str, str]:
@@ -54,7 +54,7 @@ def test_the_cli_option_is_the_same_name(opt):
         assert (action.option_strings, action.dest) == ([opt.flag], opt.name)
 
 
-SAMPLES = {"repo": "/r", "before": "abc", "after": "def", "all": "true", "on_non_image": "warn",
+SAMPLES = {"path": "/r", "before": "abc", "after": "def", "all": "true", "on_non_image": "warn",
            "include": "a/**,b", "exclude": "c", "api_url": "http://x", "api_key": "k", "aws_sign": "true",
            "aws_region": "eu-west-1", "mode": "reconcile", "concurrency": "3", "dry_run": "true",
            "direct_upload_limit": "99", "results": "/tmp/r.json", "repository_name": "octo/images",

@@ -54,7 +54,7 @@ def test_first_push_then_changes_then_reconcile_sends_nothing(git_repo: GitRepo,
     git_repo.write("사진/b c.jpg", image_bytes("JPEG", seed=2))
     git_repo.write("gone.gif", image_bytes("GIF", seed=3))
     first = git_repo.commit()
-    base = Settings(repo=git_repo.path, api_url=eb.api_url, api_key=eb.api_key)
+    base = Settings(path=git_repo.path, api_url=eb.api_url, api_key=eb.api_key)
 
     report = run(replace(base, before="0" * 40, after=first))
     assert report.summary() == {"put": 3, "deleted": 0, "unchanged": 0, "failed": 0, "rejected": 0}
@@ -86,7 +86,7 @@ def test_reconcile_repairs_a_catalog_that_drifted(git_repo: GitRepo, backend):
     orphan = image_bytes("PNG", seed=9)
     headers["x-content-sha256"] = hashlib.sha256(orphan).hexdigest()
     assert requests.put(f"{eb.api_url}/images/orphan.png", data=orphan, headers=headers, timeout=30).status_code == 200
-    settings = Settings(repo=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, mode="reconcile", after=after)
+    settings = Settings(path=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, mode="reconcile", after=after)
     report = run(settings)
     outcomes = {(r.op, r.path): r.outcome for r in report.results}
     assert outcomes == {("put", "keep.png"): "completed", ("put", "later.png"): "completed",
@@ -104,7 +104,7 @@ def test_large_file_goes_through_presigned_upload(git_repo: GitRepo, backend):
     git_repo.write("small.png", small)
     after = git_repo.commit()
     session = RecordingSession()
-    settings = Settings(repo=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, before=before, after=after,
+    settings = Settings(path=git_repo.path, api_url=eb.api_url, api_key=eb.api_key, before=before, after=after,
                         direct_upload_limit=len(small) + 1)
     report = run(settings, session=session)
     assert {r.path: r.outcome for r in report.results} == {"big.png": "completed", "small.png": "completed"}
@@ -127,7 +127,7 @@ def test_cli_sync_and_status(git_repo: GitRepo, backend, tmp_path, capsys, monke
     for name in ("GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(name, raising=False)
     results = tmp_path / "results.json"
-    code = cli.main(["sync", "--repo", str(git_repo.path), "--api-url", eb.api_url, "--all",
+    code = cli.main(["sync", "--path", str(git_repo.path), "--api-url", eb.api_url, "--all",
                      "--results", str(results), "--concurrency", "4"])
     out = capsys.readouterr()
     assert code == 1  # broken.png was rejected; the other file still went

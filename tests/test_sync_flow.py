@@ -24,7 +24,7 @@ FAST = SyncOptions(retry=RetryPolicy(attempts=2, base_delay=0.01, total_seconds=
 
 
 def settings_for(repo: GitRepo, api: FakeApi, **kw) -> Settings:
-    return Settings(repo=repo.path, api_url=api.url, api_key=KEY, **kw)
+    return Settings(path=repo.path, api_url=api.url, api_key=KEY, **kw)
 
 
 def run(settings: Settings) -> tuple:
@@ -144,7 +144,7 @@ def test_dry_run_sends_nothing(history, api):
 
 def test_dry_run_of_a_diff_needs_no_api(history):
     repo, before, after = history
-    report, _ = run(Settings(repo=repo.path, before=before, after=after, dry_run=True))
+    report, _ = run(Settings(path=repo.path, before=before, after=after, dry_run=True))
     assert len(report.results) == 5
 
 
@@ -283,7 +283,7 @@ def test_wrong_api_key_is_one_setup_error_and_nothing_more_is_sent(git_repo, api
     for i in range(40):
         git_repo.write(f"img{i:02}.png", image_bytes("PNG", seed=i))
     after = git_repo.commit()
-    s = Settings(repo=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", before=before, after=after,
+    s = Settings(path=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", before=before, after=after,
                  concurrency=1)
     assert run_sync(None, s, env={}) == 2  # a setup error, not 40 failed files
     captured = capsys.readouterr()
@@ -299,7 +299,7 @@ def test_wrong_api_key_is_one_setup_error_and_nothing_more_is_sent(git_repo, api
 def test_wrong_api_key_in_reconcile_is_a_setup_error(git_repo, api, capsys):
     git_repo.write("a.png", image_bytes("PNG", seed=1))
     git_repo.commit()
-    s = Settings(repo=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", mode="reconcile")
+    s = Settings(path=git_repo.path, api_url=api.url, api_key="WRONG-key-abcdef", mode="reconcile")
     assert run_sync(None, s, env={}) == 2
     captured = capsys.readouterr()
     assert "HTTP 403" in captured.err and "WRONG-key-abcdef" not in captured.out + captured.err
@@ -331,7 +331,7 @@ def test_unusual_names_reach_the_api_intact(git_repo, api):
 def test_results_file_is_valid_json_for_a_dry_run(history, tmp_path):
     repo, before, after = history
     results = tmp_path / "results.json"
-    code = run_sync(None, Settings(repo=repo.path, before=before, after=after, dry_run=True, results=results),
+    code = run_sync(None, Settings(path=repo.path, before=before, after=after, dry_run=True, results=results),
                     env={})
     assert code == 0
     data = json.loads(Path(results).read_text())
@@ -431,7 +431,7 @@ def test_reconcile_whose_catalog_cannot_be_listed_exits_1_with_one_line(git_repo
         return Reply(500, {"error": "internal_error", "message": f"boom for {KEY}"})
 
     with StubServer(script) as srv:
-        s = Settings(repo=git_repo.path, api_url=srv.url, api_key=KEY, mode="reconcile", after=after)
+        s = Settings(path=git_repo.path, api_url=srv.url, api_key=KEY, mode="reconcile", after=after)
         from snail_action import sync_cmd as sync_module
 
         code = sync_module.run_sync(None, s, env={}, options=FAST)

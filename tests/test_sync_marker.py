@@ -82,7 +82,7 @@ class Runner:
 
     def settings(self, repo: GitRepo | Path, event_before: str, event_after: str, /, **kw) -> Settings:
         path = repo.path if isinstance(repo, GitRepo) else repo
-        return Settings(repo=path, api_url=self.eb.api_url, api_key=self.eb.api_key, repository_name=NAME, ref=REF,
+        return Settings(path=path, api_url=self.eb.api_url, api_key=self.eb.api_key, repository_name=NAME, ref=REF,
                         event_path=push_event(self.tmp_path, event_before, event_after), event_name="push",
                         concurrency=2, **kw)
 
@@ -400,10 +400,10 @@ def test_status_prints_the_marker_of_this_repository_and_branch(git_repo: GitRep
                         ("GITHUB_REPOSITORY", NAME)):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GITHUB_REF", raising=False)
-    assert cli.main(["status", "--repo", str(git_repo.path)]) == 1  # none yet; the branch is read from git
+    assert cli.main(["status", "--path", str(git_repo.path)]) == 1  # none yet; the branch is read from git
     assert json.loads(capsys.readouterr().out) == {"repository": NAME, "ref": REF, "commit": None}
     run(git_repo, ZEROS, c1)
-    assert cli.main(["status", "--repo", str(git_repo.path)]) == 0
+    assert cli.main(["status", "--path", str(git_repo.path)]) == 0
     assert json.loads(capsys.readouterr().out) == {"repository": NAME, "ref": REF, "commit": c1}
 
 

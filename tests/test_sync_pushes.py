@@ -58,7 +58,7 @@ class Pusher:
 
     def __init__(self, repo: GitRepo, eb, prefix: str):
         self.repo, self.eb, self.prefix = repo, eb, prefix
-        self.base = Settings(repo=repo.path, api_url=eb.api_url, api_key=eb.api_key,
+        self.base = Settings(path=repo.path, api_url=eb.api_url, api_key=eb.api_key,
                              include=(f"{prefix}/**",))
         self.synced = "0" * 40
 
@@ -200,7 +200,7 @@ def test_failure_half_way_then_rerun_of_the_same_range_converges(pusher: Pusher)
     r.write(f"{p}/added.png", image_bytes("PNG", seed=4))
     after = r.commit()
     # The first run reaches the API for deletes only (puts sent to a dead URL fail), as if the job died.
-    dead = Settings(repo=r.path, api_url="http://127.0.0.1:9", api_key="x", include=(f"{p}/**",))
+    dead = Settings(path=r.path, api_url="http://127.0.0.1:9", api_key="x", include=(f"{p}/**",))
     half = sync(replace(dead, before=before, after=after), out=io.StringIO(),
                 options=SyncOptions(retry=RetryPolicy(attempts=1)))
     assert not half.ok

@@ -6,4 +6,4 @@ ready=$1
 repo=$2
 api=$(jq -r .api_url "$ready")
 # The key goes through the environment: a command line is visible to other processes.
-SNAIL_API_KEY=$(jq -r .api_key "$ready") snail-images sync --repo "$repo" --api-url "$api" --all
+SNAIL_API_KEY=$(jq -r .api_key "$ready") snail-images sync --path "$repo" --api-url "$api" --all

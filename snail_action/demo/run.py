@@ -85,7 +85,7 @@ def _sync_push(ui: Ui, push: Push, n: int, total: int, repo: SampleRepo, eb: Any
         subject = subprocess.run(["git", "log", "-1", "--format=%s", sha], cwd=repo.path, check=True,
                                  capture_output=True, text=True).stdout.strip()
         ui.line(f"  commit {sha[:7]} {subject}")
-    settings = Settings(repo=repo.path, before=push.before, after=push.after, api_url=eb.api_url,
+    settings = Settings(path=repo.path, before=push.before, after=push.after, api_url=eb.api_url,
                         api_key=eb.api_key, concurrency=8)
     report = sync(settings, out=cast(TextIO, Indented(ui)),
                   options=replace(SyncOptions(), poll_interval=0.1, poll_max_interval=0.5, poll_timeout=120))
