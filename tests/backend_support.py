@@ -1,4 +1,5 @@
-"""Shared pieces of the backend tests (no tests here): a moto world and event builders. The
+"""Shared pieces of the backend tests (no tests here): a moto world and event builders (thin names over
+snail_action.embedded.events, the one builder of API Gateway and S3 events). The
 invariants are checked by the audit (snail_backend.audit), the one checker."""
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ import base64
 import hashlib
 import json
 import os
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import boto3
 
 from snail_action.audit import audit
+from snail_action.embedded import events
+from snail_action.embedded.events import request_event
 from snail_backend.app import Backend
 from snail_backend.config import BackendConfig
 
@@ -105,13 +108,13 @@ def encode_path(path: str) -> str:
 
 def item_event(method: str, path: str, *, body: str | None = None, b64: bool = False,
                headers: dict | None = None) -> dict:
-    return {
-        "resource": "/images/{proxy+}", "path": f"/images/{encode_path(path)}", "httpMethod": method,
-        "headers": headers or {}, "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
-        "queryStringParameters": None, "pathParameters": {"proxy": path},
-        "requestContext": {"resourcePath": "/images/{proxy+}", "httpMethod": method, "stage": "v1"},
-        "body": body, "isBase64Encoded": b64,
-    }
+    """The proxy event API Gateway makes for `method /images/<path>` (the one builder: events.request_event)."""
+    raw = (base64.b64decode(body) if b64 else body.encode()) if body is not None else None
+    event = request_event(method, f"/images/{encode_path(path)}", headers=headers, body=raw,
+                          binary_media_types=("*/*",) if b64 else ())
+    if b64 and body is not None:  # binary whatever the headers say (a test may leave out Content-Type)
+        event["body"], event["isBase64Encoded"] = body, True
+    return event
 
 
 def put_event(path: str, data: bytes, *, filename: str | None = None, sha256: str | None = None,
@@ -124,20 +127,17 @@ def put_event(path: str, data: bytes, *, filename: str | None = None, sha256: st
 
 
 def list_event(cursor: str | None = None) -> dict:
-    return {"resource": "/images", "path": "/images", "httpMethod": "GET", "headers": {},
-            "queryStringParameters": {"cursor": cursor} if cursor else None, "pathParameters": None,
-            "body": None, "isBase64Encoded": False}
+    return request_event("GET", "/images" + (f"?{urlencode({'cursor': cursor})}" if cursor else ""))
 
 
 def uploads_event(body: dict) -> dict:
-    return {"resource": "/uploads", "path": "/uploads", "httpMethod": "POST",
-            "headers": {"content-type": "application/json"}, "pathParameters": None,
-            "queryStringParameters": None, "body": json.dumps(body), "isBase64Encoded": False}
+    return request_event("POST", "/uploads", headers={"content-type": "application/json"},
+                         body=json.dumps(body).encode(), binary_media_types=())
 
 
 def s3_event(key: str, bucket: str = BUCKET) -> dict:
-    return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                         "s3": {"bucket": {"name": bucket}, "object": {"key": quote(key, safe="/")}}}]}
+    """S3's notification for an object created under `key` (events.s3_event, as S3 builds it)."""
+    return events.s3_event(bucket=bucket, key=key, size=0, etag="", region=REGION, sequencer=0)
 
 
 class Hooked:
