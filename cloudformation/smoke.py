@@ -108,6 +108,28 @@ class Smoke:
             self.check(self.client.get_image(path).status == 404, f"GET {path} is 404 after the delete")
         listed = {f["registered_file"] for f in self.client.list_images()}
         self.check(not {small_path, large_path} & listed, "GET /images lists neither any more")
+        self.marker()
+
+    def marker(self) -> None:
+        """The sync marker's routes, with '/' in both the repository and the ref (percent-encoded as %2F):
+        what the deployed API Gateway does with an encoded slash inside a {param} is seen only here."""
+        repository, ref = "snail-images/smoke", "refs/heads/smoke/check"
+        got = self.client.get_marker(repository, ref)
+        none_yet = got.status == 404 and got.fields.get("error") == "not_found"
+        if not self.check(got.ok or none_yet, f"GET /sync for {repository} {ref} reaches the backend (slashes "
+                          "as %2F)", f"HTTP {got.status} {got.error_message}"):
+            return
+        current = None if none_yet else got.fields.get("commit")
+        new = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        moved = self.client.move_marker(repository, ref, new, current)
+        self.check(moved.ok and moved.fields.get("commit") == new, "PUT /sync moves the marker",
+                   f"HTTP {moved.status} {moved.fields}")
+        stale = self.client.move_marker(repository, ref, uuid.uuid4().hex + uuid.uuid4().hex[:8], current)
+        self.check(stale.status == 409, "PUT /sync from a commit that is no longer the marker is refused (409)",
+                   f"HTTP {stale.status}")
+        again = self.client.get_marker(repository, ref)
+        self.check(again.ok and again.fields.get("commit") == new, "GET /sync reads the moved marker back",
+                   f"HTTP {again.status} {again.fields}")
 
 
 def main(argv: list[str] | None = None) -> int:

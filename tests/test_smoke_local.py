@@ -32,7 +32,9 @@ def test_make_smoke_passes_against_serve_and_never_prints_the_key() -> None:
     for step in ("PUT smoke/", "small.png: completed with raw, sg, md and lg", "POST /uploads for smoke/",
                  "PUT to the presigned S3 URL", "large.png: completed with raw, sg, md and lg",
                  "GET /images lists both",
-                 "large.png is 404 after the delete", "the audit finds every invariant holding", "smoke: passed"):
+                 "large.png is 404 after the delete", "GET /sync for snail-images/smoke refs/heads/smoke/check reaches",
+                 "PUT /sync moves the marker", "refused (409)", "GET /sync reads the moved marker back",
+                 "the audit finds every invariant holding", "smoke: passed"):
         assert step in out, (step, out)
     assert "FAIL" not in out and eb.api_key not in out + done.stderr
     assert left == 0  # it deleted what it wrote
