@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import values
 from .naming import IMAGE_TYPES, image_id
+
+if TYPE_CHECKING:
+    from .imaging.insert import Header
 
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 
@@ -37,6 +40,7 @@ class PutRequest:
     height: int
     issued_ms: int | None = None  # for large uploads: when POST /uploads issued the URL
     token: str | None = None  # for large uploads: the upload's token (registers only while it is the latest)
+    header: Header | None = None  # the header check's answer, passed on to the render (checked once)
 
 
 @dataclass
