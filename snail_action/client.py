@@ -4,7 +4,8 @@ Every request goes through `ApiClient.request`, which signs (x-api-key and/or Si
 execute-api), retries what is worth retrying (connection errors, 429, 5xx) with exponential
 backoff and full jitter, honours `Retry-After`, and gives up within a bounded total time.
 A 4xx other than 429 is the server telling us the request itself is wrong: it is returned at once.
-The API key never appears in a message, an exception or a log line.
+The API key never appears in a message, an exception or a log line. What goes on the wire (URL
+paths, headers, the answer's shape) is wire.py's.
 
 The retry loop stays hand-written rather than urllib3's `Retry` or a retry library: each attempt
 is signed afresh (SigV4 covers the time), the loop stops within a total time budget and then
@@ -14,7 +15,6 @@ a library would take over exactly those decisions.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import os
 import random
@@ -22,15 +22,25 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from .report import one_line
 from .settings import SettingsError
+
+# The wire format lives in wire.py; these names stay importable from here, where their importers look.
+from .wire import (
+    ApiResponse,
+    encode_filename_header,
+    encode_path,
+    parse_retry_after,
+    response_from,
+    short_url,
+    sync_target,
+)
 
 # Retried: the request may well succeed if sent again. PUT and DELETE are idempotent in this API
 # (a PUT of the same content answers `unchanged`), and POST /uploads only mints a URL.
@@ -64,76 +74,6 @@ class RetryPolicy:
     def backoff(self, retry_number: int, rng: random.Random) -> float:
         # Full jitter: concurrent clients hitting the same throttle spread out instead of in waves.
         return rng.uniform(0.0, min(self.max_delay, self.base_delay * (2 ** retry_number)))
-
-
-@dataclass
-class ApiResponse:
-    status: int
-    body: Any  # parsed JSON, or {} when the body is not JSON
-    text: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    attempts: int = 1
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def fields(self) -> dict[str, Any]:
-        """The body when it is a JSON object, else {}: a proxy or a broken server may answer anything."""
-        return self.body if isinstance(self.body, dict) else {}
-
-    @property
-    def error_message(self) -> str:
-        """The server's error in one line: `code: message` (the API's JSON, or S3's XML), or the body's start."""
-        if isinstance(self.body, dict) and ("error" in self.body or "message" in self.body):
-            code = one_line(str(self.body.get("error") or ""))
-            msg = one_line(str(self.body.get("message") or ""))
-            return f"{code}: {msg}" if code and msg else code or msg
-        code, msg = _xml_field(self.text, "Code"), _xml_field(self.text, "Message")
-        if code or msg:  # S3 answers a presigned PUT with <Error><Code>..</Code><Message>..</Message>
-            return f"{code}: {msg}" if code and msg else code or msg
-        return " ".join(self.text.split())[:200] or f"HTTP {self.status}"
-
-
-def _xml_field(text: str, name: str) -> str:
-    m = re.search(rf"<{name}>([^<]{{0,300}})</{name}>", text or "")
-    return " ".join(m.group(1).split()) if m else ""
-
-
-def encode_path(path: str) -> str:
-    """The repository path as a URL path: every segment percent-encoded (`/` stays the separator).
-
-    Git paths are bytes; planner strings may carry surrogate escapes for invalid UTF-8, which
-    must round-trip to the same bytes rather than fail.
-    """
-    return "/".join(quote(seg.encode("utf-8", "surrogateescape"), safe="") for seg in path.split("/"))
-
-
-def sync_target(repository: str, ref: str) -> str:
-    """`/sync/{repository}/{ref}`, each part one percent-encoded segment (a `/` in it becomes %2F)."""
-    return f"/sync/{quote(repository, safe='')}/{quote(ref, safe='')}"
-
-
-def encode_filename_header(path: str) -> str:
-    """The `filename` header: percent-encoded UTF-8, so newlines and non-ASCII survive HTTP."""
-    return quote(path.encode("utf-8", "surrogateescape"), safe="/")
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def region_from_url(api_url: str) -> str | None:
@@ -308,14 +248,14 @@ class ApiClient:
             except _TRANSIENT as exc:
                 failure = f"{type(exc).__name__}"
                 if attempt >= policy.attempts:
-                    raise ApiError(f"{method} {_short(url)}: no answer after {attempt} attempts "
+                    raise ApiError(f"{method} {short_url(url)}: no answer after {attempt} attempts "
                                    f"({failure})") from None
             except requests.RequestException as exc:
                 # Anything else requests raises (a bad URL, an undecodable body) will not improve on a
                 # retry: one line, by type only (its text may quote the URL's query or a header).
-                raise ApiError(f"{method} {_short(url)}: request failed ({type(exc).__name__})") from None
+                raise ApiError(f"{method} {short_url(url)}: request failed ({type(exc).__name__})") from None
             else:
-                resp = _response(r, attempt)
+                resp = response_from(r, attempt)
                 if r.status_code not in RETRY_STATUSES or attempt >= policy.attempts:
                     return resp
                 failure = f"HTTP {r.status_code}"
@@ -328,10 +268,10 @@ class ApiClient:
                 # Out of time: report what the last attempt got instead of waiting past the budget.
                 if failure.startswith("HTTP"):
                     return resp
-                raise ApiError(f"{method} {_short(url)}: gave up after {attempt} attempts in "
+                raise ApiError(f"{method} {short_url(url)}: gave up after {attempt} attempts in "
                                f"{policy.total_seconds:.0f}s ({failure})")
             if self._on_retry:
-                self._on_retry(f"{method} {_short(url)}", f"{failure}; retry {attempt} in {delay:.1f}s")
+                self._on_retry(f"{method} {short_url(url)}", f"{failure}; retry {attempt} in {delay:.1f}s")
             self._sleep(delay)
 
     def _auth_headers(self, method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> dict[str, str]:
@@ -346,18 +286,3 @@ class ApiClient:
             self._signer.add_auth(req)
             out = {k: v for k, v in req.headers.items()}
         return out
-
-
-def _response(r: requests.Response, attempts: int) -> ApiResponse:
-    text = r.text if r.content else ""
-    try:
-        body = r.json() if text else {}
-    except ValueError:
-        body = {}
-    return ApiResponse(status=r.status_code, body=body, text=text, headers=dict(r.headers), attempts=attempts)
-
-
-def _short(url: str) -> str:
-    """A URL for messages: path only (a presigned query string is a credential)."""
-    parts = urlsplit(url)
-    return parts.path or "/"

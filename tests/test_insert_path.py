@@ -314,3 +314,54 @@ def test_the_backend_and_the_command_both_call_the_one_insert_function(monkeypat
     assert main(["variants", str(src), "--out", str(tmp_path / "out"), "--sizes", "sg=100,md=200,lg=400"]) == 0
     assert calls == [path, src.name]
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("path,make", [
+    ("photos/big.jpg", lambda: FILES["photos/big.jpg"]),
+    ("DCIM/IMG_0413.HEIC", lambda: iphone_heic(orientation=6)[0]),
+    ("icons/logo.svg", lambda: SAFE_SVG),
+])
+def test_a_put_checks_the_header_once_and_so_does_the_command(monkeypatch, tmp_path, path, make) -> None:
+    """The backend checks the header before touching the catalog and passes the answer on to the insert
+    path, which does not check it again: one header check per PUT, and an SVG parsed twice (the check,
+    then the drawing), as the command does it. The real functions run, only counted here."""
+    from moto import mock_aws
+
+    from snail_backend import svg
+    from snail_backend.imaging import insert
+
+    checks: list[str] = []
+    parses: list[int] = []
+    real_validate, real_inspect = insert.validate_image, svg.inspect
+
+    def counted_validate(data, filename, **kwargs):
+        checks.append(filename)
+        return real_validate(data, filename, **kwargs)
+
+    def counted_inspect(data, max_pixels):
+        parses.append(len(data))
+        return real_inspect(data, max_pixels)
+
+    monkeypatch.setattr(insert, "validate_image", counted_validate)
+    monkeypatch.setattr(svg, "inspect", counted_inspect)
+    data = make()
+    with mock_aws():
+        world = World(sizes="sg=100,md=200,lg=400")
+        status, body = world.put(path, data)
+        assert status == 200, body
+        assert body["images"]["lg"]["width"] > 0
+        assert checks == [path]
+        assert len(parses) == (2 if path.endswith(".svg") else 0)
+        checks.clear()
+        parses.clear()
+        # A second copy under another path: stored again from the same bytes, still one check.
+        status, body = world.put("copy/" + path, data)
+        assert status == 200 and body["duplicate"], body
+        assert checks == ["copy/" + path]
+    checks.clear()
+    parses.clear()
+    src = tmp_path / path.rsplit("/", 1)[-1]
+    src.write_bytes(data)
+    assert main(["variants", str(src), "--out", str(tmp_path / "out"), "--sizes", "sg=100,md=200,lg=400"]) == 0
+    assert checks == [src.name]
+    assert len(parses) == (2 if path.endswith(".svg") else 0)

@@ -150,9 +150,9 @@ class Backend:
 
     def _validate(self, data: bytes, path: str) -> Header:
         try:
-            # The insert path's header check, before the catalog is touched: the pixels are decoded
-            # once, for the variants (registry.put -> _variants), where a damaged file is still
-            # refused as invalid_image before anything is stored.
+            # The insert path's header check, before the catalog is touched, and the only one: its
+            # Header goes on to the variants (registry.put -> _variants -> insert_variants), where the
+            # pixels are decoded once and a damaged file is still refused before anything is stored.
             return check_header(data, path, self.config.max_image_pixels)
         except InvalidImage as exc:
             raise HttpError(400, "invalid_image", f"{path}: {exc}") from None
@@ -160,14 +160,15 @@ class Backend:
     def _variants(self, req: PutRequest) -> Rendition:
         if self._render is not None:
             return self._render(req.data)
-        return insert_variants(req.data, req.path, self.config.variant_sizes, self.config.max_image_pixels).rendition
+        return insert_variants(req.data, req.path, self.config.variant_sizes, self.config.max_image_pixels,
+                               header=req.header).rendition
 
     def _register(self, path: str, data: bytes, digest: str, header: Header, issued_ms: int | None,
                   token: str | None = None) -> tuple[dict, bool]:
         """(the response, whether the upload was stale: no longer the path's latest intent)."""
         info = header.info
         req = PutRequest(path, data, digest, extension_of(path), info.content_type, header.width, header.height,
-                         issued_ms, token)
+                         issued_ms, token, header)
         try:
             result = self.registry.put(req)
         except ProcessingFailed as exc:

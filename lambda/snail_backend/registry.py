@@ -1,4 +1,5 @@
-"""Registrations: the insert and delete algorithms that keep the catalog invariants.
+"""Registrations: the insert and delete algorithms that keep the catalog invariants (the shapes they
+write -- request, results, head condition, rows, the API's view -- are records.py's).
 
 Invariants and how they are kept (the section of that name in docs/contracts.md):
 - one live registration per path: a per-path head item, replaced only under a condition on its
@@ -41,51 +42,28 @@ from .collector import new_token as _token
 from .formats import VARIANT_TYPES, variant_name
 from .imaging import ConversionError, Rendition, UndecodableImage
 from .naming import IMAGE_TYPES, image_id, object_key, stored_name
+from .records import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    DeleteResult,
+    ProcessingFailed,
+    PutRequest,
+    PutResult,
+    Superseded,
+    iso,
+    registration,
+    row,
+    unchanged_head,
+)
 from .storage import Storage
 from .uploads import Uploads
 
 log = logging.getLogger(__name__)
 
-PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 CONVERSION_ATTEMPTS = 3
-__all__ = ["COLLECTING", "LIVE", "Busy", "Registry"]  # Busy: raised by the collector's waits, answered 503
-
-
-class Superseded(Exception):
-    """A concurrent request replaced this registration before it was complete."""
-
-
-class ProcessingFailed(Exception):
-    def __init__(self, registration: dict[str, Any], message: str):
-        super().__init__(message)
-        self.registration = registration
-
-
-@dataclass
-class PutRequest:
-    path: str
-    data: bytes
-    sha256: str
-    extension: str
-    content_type: str
-    width: int  # as displayed
-    height: int
-    issued_ms: int | None = None  # for large uploads: when POST /uploads issued the URL
-    token: str | None = None  # for large uploads: the upload's token (registers only while it is the latest)
-
-
-@dataclass
-class PutResult:
-    registration: dict[str, Any] | None  # None: stale, and the path has no registration
-    duplicate: bool = False
-    unchanged: bool = False
-    stale: bool = False
-
-
-@dataclass
-class DeleteResult:
-    deleted: int = 0
-    objects_removed: int = 0
+# Busy: the collector's waits, answered 503; the request and errors (records.py's) are imported from here.
+__all__ = ["COLLECTING", "LIVE", "Busy", "ProcessingFailed", "PutRequest", "Registry", "Superseded"]
 
 
 @dataclass
@@ -323,8 +301,6 @@ class Registry:
         with suppress(Conflict):  # a put has replaced the tombstone already
             self.catalog.transact([self.catalog.delete(HEAD, tomb["ImageId"], "Gen = :g", values(g=tomb["Gen"]))])
 
-    # ------------------------------------------------------------------ collection
-
     # ------------------------------------------------------------------ reads
     def get(self, path: str) -> dict[str, Any] | None:
         head = self.catalog.get_head(path)
@@ -350,33 +326,3 @@ class _Collecting(Exception):
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
-
-
-def unchanged_head(head: dict) -> tuple[str, dict, dict]:
-    """Condition: the head is still as read. Completion keeps `Gen` (so that two runs of the same
-    request may both commit) but changes `State` and `Rows`; a release must see those, or it would
-    miss rows written since it read the head."""
-    return "Gen = :g AND #st = :st", values(g=head["Gen"], st=head["State"]), {"#st": "State"}
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def row(kind: str, path: str, name: str, upload_date: str, image: dict, status: str, req: PutRequest) -> dict:
-    return {
-        "ImageType": kind, "ImageId": image_id(kind, path, name), "RegisteredFile": path,
-        "UploadDate": upload_date, "StoredKey": image["key"], "ImageSize": image["size"],
-        "Resolution": f"{image['width']}x{image['height']}", "Status": status,
-        "ContentHash": req.sha256, "ContentType": image.get("content_type", req.content_type),
-    }
-
-
-def registration(head: dict) -> dict[str, Any]:
-    """The API's view of a head item."""
-    out: dict[str, Any] = {"registered_file": head["Path"], "hash": head["Hash"], "status": head["State"],
-                           "content_type": head.get("ContentType"), "upload_date": head.get("UploadDate"),
-                           "images": {k: dict(head["Images"][k]) for k in IMAGE_TYPES if k in head.get("Images", {})}}
-    if head.get("ErrorMessage"):
-        out["error_message"] = head["ErrorMessage"]
-    return out

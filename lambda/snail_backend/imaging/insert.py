@@ -4,6 +4,8 @@ The backend's insert handler (app.py, through the registry) and `snail-images va
 `insert_variants`, so the command writes byte for byte what the backend stores, in the same time,
 and bench/variants_bench.py times exactly this function, encode included.
 
+The backend runs the header check (`check_header`) first, before touching the catalog, and passes
+its `Header` on, so a PUT checks the header once; the command lets `insert_variants` check it.
 The header check is `validate_image(..., load=False)`: the format matches the extension, the size
 is under the pixel limit, nothing is decoded (an SVG is parsed and checked safe, never handed to
 Pillow). The pixels are decoded once, by `render_variants` (a JPEG or MPO at the smallest DCT scale
@@ -58,9 +60,11 @@ def check_header(data: bytes, filename: str, max_pixels: int = DEFAULT_MAX_PIXEL
 
 
 def insert_variants(data: bytes, filename: str, sizes: dict[str, int],
-                    max_pixels: int = DEFAULT_MAX_PIXELS) -> Inserted:
+                    max_pixels: int = DEFAULT_MAX_PIXELS, header: Header | None = None) -> Inserted:
     """The whole insert path for the image `data` named `filename`: the header check (InvalidImage),
     one decode (UndecodableImage when damaged or truncated) and the encode of every variant
-    (ConversionError when that fails)."""
-    header = check_header(data, filename, max_pixels)
+    (ConversionError when that fails). `header`: what `check_header` already answered for these
+    bytes and this name (the backend checks before touching the catalog), so it is not checked twice."""
+    if header is None:
+        header = check_header(data, filename, max_pixels)
     return Inserted(header, render_variants(data, sizes, max_pixels))
