@@ -74,3 +74,13 @@ def test_https_delivery_urls_are_links_and_other_urls_stay_text(tmp_path):
     assert "raw url" not in page  # no delivery domain for that one: no row
     rec["images"]["sg"]["url"] = "http://127.0.0.1:9/images/sg/u.png"  # the demo's port, gone after the run
     assert "<dd>http://127.0.0.1:9/images/sg/u.png</dd>" in render(collect([rec], lambda k: b"", tmp_path), title="t")
+
+
+def test_an_original_browsers_do_not_draw_is_linked_with_a_note_not_a_broken_image(tmp_path):
+    """A HEIC original (Safari alone draws it) gets a note and a link; its JPEG variants are drawn."""
+    rec = record("photos/IMG_1.HEIC", "h.heic")
+    for kind in ("sg", "md", "lg"):
+        rec["images"][kind]["key"] = f"images/{kind}/h.heic.jpg"
+    page = render(collect([rec], lambda k: b"x", tmp_path), title="t")
+    assert '<img src="t-files/raw/' not in page and "HEIC: kept as committed" in page
+    assert page.count("<img src=") == 3 and page.count(".heic.jpg\" alt=") == 3

@@ -101,6 +101,10 @@ def _copy(key: str, kind: str, read_object: Callable[[str], bytes], files_dir: P
     return f"{quote(files_dir.name)}/{quote(rel)}"
 
 
+# Originals kept in formats most browsers do not draw (Safari alone shows HEIC; none shows TIFF): the
+# page says so and links the file instead of showing a broken image. Their variants are JPEG or PNG.
+NOT_DRAWN_BY_BROWSERS = {"heic": "HEIC", "heif": "HEIF", "tif": "TIFF", "tiff": "TIFF"}
+
 FRAME = (300, 236)  # nominal frame in CSS pixels; renditions are drawn to one scale within a card
 
 
@@ -116,7 +120,9 @@ def _figure(r: Rendition, scale: float | None) -> dict[str, Any]:
     size = None
     if scale and r.width and r.height:
         size = (max(1, round(r.width * scale)), max(1, round(r.height * scale)))
+    ext = r.key.rsplit(".", 1)[-1].lower() if "." in r.key else ""
     return {"href": r.href, "label": KIND_LABELS[r.kind], "size": size, "bytes": human_size(r.size),
+            "not_drawn": NOT_DRAWN_BY_BROWSERS.get(ext),
             "dims": f"{r.width}\u00d7{r.height}" if r.width and r.height else "?"}
 
 
