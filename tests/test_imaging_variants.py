@@ -162,6 +162,15 @@ def test_jpeg_quality_is_estimated_from_quantization_tables(quality: int) -> Non
     assert estimate_jpeg_quality(im.quantization) == quality
 
 
+def test_a_table_that_is_no_scaled_standard_one_gets_the_nearest_quality() -> None:
+    # Some cameras write their own tables: those take the nearest-table search, not the exact lookup.
+    table = list(_open(image_bytes("JPEG", (64, 64), quality=80)).quantization[0])
+    table[0] += 3
+    table[63] -= 2
+    assert estimate_jpeg_quality({0: table}) == 80
+    assert estimate_jpeg_quality({0: table[:63]}) is None
+
+
 def test_jpeg_variants_keep_the_originals_quality_subsampling_and_icc_profile() -> None:
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = image_bytes("JPEG", (400, 300), quality=70, subsampling=0, icc_profile=icc)

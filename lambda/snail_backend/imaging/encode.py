@@ -36,6 +36,13 @@ def _scaled_table(quality: int) -> tuple[int, ...]:
 
 
 _SCALED_TABLES = [(q, _scaled_table(q)) for q in range(1, 101)]
+# A table that is exactly a scaled standard one (libjpeg, libjpeg-turbo, Pillow, most cameras' software)
+# answers by lookup (0.5 us) instead of the search below (0.2 ms per image; cProfile had shown it as
+# 1.4 ms, its per-call overhead inflating the 6,400 comparisons). The lowest quality wins where two
+# scale alike, as in the search.
+_EXACT_QUALITY: dict[tuple[int, ...], int] = {}
+for _quality, _table in _SCALED_TABLES:
+    _EXACT_QUALITY.setdefault(_table, _quality)
 
 
 def estimate_jpeg_quality(qtables: dict[int, object] | None) -> int | None:
@@ -45,6 +52,9 @@ def estimate_jpeg_quality(qtables: dict[int, object] | None) -> int | None:
     table = list(qtables[0])  # type: ignore[call-overload]
     if len(table) != 64:
         return None
+    exact = _EXACT_QUALITY.get(tuple(table))
+    if exact is not None:
+        return exact
     best, best_err = None, None
     for quality, scaled in _SCALED_TABLES:
         err = sum(abs(a - b) for a, b in zip(scaled, table, strict=True))
