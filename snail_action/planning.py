@@ -59,10 +59,12 @@ class Policy:
     exclude: tuple[str, ...] = ()
     _include: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
     _exclude: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
+    _scoped: bool = field(default=False, init=False, repr=False, compare=False)  # any glob at all
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_include", Globs(self.include))
         object.__setattr__(self, "_exclude", Globs(self.exclude))
+        object.__setattr__(self, "_scoped", bool(self._include) or bool(self._exclude))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -92,22 +94,44 @@ def _is_utf8(path: str) -> bool:
     return True
 
 
+_TYPE_BY_SUFFIX: dict[str, str | None] = {}  # the text after a name's last dot -> its content type
+_SEND: dict[str, Verdict] = {}  # one (immutable) verdict per content type
+
+
+def _content_type(path: str) -> str | None:
+    """content_type_for_path(path), looked up once per extension: it is asked once per changed file."""
+    name = path[path.rfind("/") + 1:]
+    dot = name.rfind(".")
+    if dot <= 0 or not name[:dot].strip("."):  # no dot after a character other than a dot: no extension
+        return content_type_for_path(name)
+    suffix = name[dot + 1:]
+    try:
+        return _TYPE_BY_SUFFIX[suffix]
+    except KeyError:
+        found = _TYPE_BY_SUFFIX[suffix] = content_type_for_path(name)
+        return found
+
+
 def classify(path: str, mode: str, policy: Policy) -> Verdict:
     """What the planner does with one file (path and git mode) on one side of a change."""
-    why = policy.out_of_scope(path)
-    if why:
-        return Verdict("skip", why)
+    if policy._scoped:  # noqa: SLF001 - its own precomputed flag: no glob work for a policy without globs
+        why = policy.out_of_scope(path)
+        if why:
+            return Verdict("skip", why)
     if mode == MODE_SYMLINK:
         return Verdict("skip", "symlink: not sent")
     if mode == MODE_SUBMODULE:
         return Verdict("skip", "submodule: not sent")
     if mode not in REGULAR_MODES:
         return Verdict("skip", f"unsupported git file mode {mode}")
-    content_type = content_type_for_path(path)
+    content_type = _content_type(path)
     if content_type is not None:
-        if not _is_utf8(path):
+        if not path.isascii() and not _is_utf8(path):
             return Verdict("reject", NOT_UTF8_REASON)
-        return Verdict("send", content_type=content_type)
+        send = _SEND.get(content_type)
+        if send is None:
+            send = _SEND[content_type] = Verdict("send", content_type=content_type)
+        return send
     if _default_ignored(path):
         return Verdict("skip", "ignored")
     if policy.on_non_image == "fail":
