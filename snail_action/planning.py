@@ -148,7 +148,9 @@ class _Builder:
     def __init__(self, policy: Policy):
         self.policy = policy
         self.deletes: list[Operation] = []
-        self.puts: list[Operation] = []
+        # Each put as (path, change, content type, blob, renamed_from): its Operation is built once,
+        # when its size and sha256 are known (see `plan`), not once without them and again with them.
+        self.puts: list[tuple[str, str, str | None, str, str | None]] = []
         self.rejected: list[Finding] = []
         self.skipped: list[Finding] = []
         self.warnings: list[Finding] = []
@@ -174,8 +176,7 @@ class _Builder:
         """The new side enters the tree: a put when it is an image in scope."""
         v = classify(ch.path, ch.new_mode, self.policy)
         if v.kind == "send":
-            self.puts.append(Operation("put", ch.path, ch.status, content_type=v.content_type, blob=ch.new_blob,
-                                       renamed_from=renamed_from))
+            self.puts.append((ch.path, ch.status, v.content_type, ch.new_blob, renamed_from))
         else:
             self.note(ch.path, v)
 
@@ -206,8 +207,23 @@ class _Builder:
         else:  # U (unmerged) and X (unknown) cannot come from comparing two commits
             self.skipped.append(Finding(ch.path, f"unsupported git change {ch.status}"))
 
-    def plan(self, before: str | None, after: str) -> Plan:
-        return Plan(before, after, self.deletes + self.puts, self.rejected, self.skipped, self.warnings)
+    def plan(self, before: str | None, after: str, digests: Mapping[str, tuple[int, str]] | None = None,
+             lfs_blobs: Iterable[str] = ()) -> Plan:
+        """The plan; with `digests`, puts carry their size and sha256, as `attach_contents` gives them."""
+        if digests is None:
+            puts = [Operation("put", path, change, ctype, blob=blob, renamed_from=src)
+                    for path, change, ctype, blob, src in self.puts]
+            return Plan(before, after, self.deletes + puts, self.rejected, self.skipped, self.warnings)
+        lfs = set(lfs_blobs)
+        operations = list(self.deletes)
+        rejected = list(self.rejected)
+        for path, change, ctype, blob, src in self.puts:
+            if blob in lfs:
+                rejected.append(Finding(path, LFS_REASON))
+            else:
+                size, sha = digests[blob]
+                operations.append(Operation("put", path, change, ctype, size, sha, blob, src))
+        return Plan(before, after, operations, rejected, list(self.skipped), list(self.warnings))
 
 
 def plan_changes(changes: Iterable[Change], policy: Policy, before: str | None, after: str) -> Plan:
@@ -267,9 +283,10 @@ def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]
 
 def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
     """The plan of a range already resolved (both ends in the clone), with every put's size and sha256."""
-    changes = diff_trees(runner, rng.before, rng.after)
-    plan = plan_changes(changes, Policy.from_settings(settings), rng.before, rng.after)
-    blobs = list(dict.fromkeys(op.blob for op in plan.puts if op.blob))  # each blob read once
+    builder = _Builder(Policy.from_settings(settings))
+    for ch in diff_trees(runner, rng.before, rng.after):
+        builder.add(ch)
+    blobs = list(dict.fromkeys(put[3] for put in builder.puts if put[3]))  # each blob read once
     lfs: list[str] = []
 
     def inspect(blob_id: str, head: bytes) -> None:
@@ -281,10 +298,10 @@ def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
         for blob_id, size, sha in digest_blobs(runner.root, blobs, inspect):
             digests[blob_id] = (size, sha)
     except BlobNotFound as exc:
-        path = next((op.path for op in plan.puts if op.blob == exc.args[0]), "?")
+        path = next((put[0] for put in builder.puts if put[3] == exc.args[0]), "?")
         raise SettingsError(f"the content of {path!r} (blob {exc.args[0]}) is missing from the repository: "
                             "fetch it (a complete clone has it), then run again") from None
-    return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
+    return builder.plan(rng.before, rng.after, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
 
 
 def build_plan(settings: Settings) -> Plan:
