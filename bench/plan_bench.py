@@ -6,8 +6,6 @@ edits, deletes) in nested folders. For each range, side by side and several time
 
 - floor: `git diff -M -z --name-status BASE TIP` (git's defaults, rename limit 1000) plus
   `git cat-file --batch` reading every put blob once (their ids are known from building the repository);
-- for information, the same floor with git's output read through a pipe, as any planner must read it
-  (git spends less on writing to /dev/null than to a pipe);
 - ours:  `snail-images plan --json --before BASE --after TIP` (a new process each time, as in CI).
 
 It prints the medians, the start-up cost (ours on an empty range), and the ratio of the
@@ -154,17 +152,14 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_floor(repo: Path, tip: str, ids: list[str], read: bool = False) -> tuple[float, float]:
-    """The floor's two git commands; with `read`, their output comes through a pipe that this process
-    reads (as any planner must), rather than going to /dev/null, which costs git less."""
-    out = subprocess.PIPE if read else subprocess.DEVNULL
+def time_floor(repo: Path, tip: str, ids: list[str]) -> tuple[float, float]:
     cpu = children_cpu()
     start = time.perf_counter()
     subprocess.run(["git", "diff", "-M", "-z", "--name-status", "base", tip], cwd=repo,
-                   env=GIT_ENV, stdout=out,
+                   env=GIT_ENV, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=True)  # git warns that it skipped inexact renames
     subprocess.run(["git", "cat-file", "--batch"], cwd=repo, env=GIT_ENV, input="".join(i + "\n" for i in ids).encode(),
-                   stdout=out, check=True)
+                   stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start, children_cpu() - cpu
 
 
@@ -210,13 +205,11 @@ def main() -> int:
                   f"({len(puts[size])} blobs), renames R100 {n_r100}, R<100 {n_rx}")
             time_floor(repo, f"r{size}", puts[size])
         floor: dict[int, list[tuple[float, float]]] = {s: [] for s in sizes}
-        floor_read: dict[int, list[tuple[float, float]]] = {s: [] for s in sizes}
         ours: dict[int, list[tuple[float, float]]] = {s: [] for s in sizes}
         empty: list[float] = []
         for _ in range(opts.reps):
             for size in sizes:
                 floor[size].append(time_floor(repo, f"r{size}", puts[size]))
-                floor_read[size].append(time_floor(repo, f"r{size}", puts[size], read=True))
                 ours[size].append(time_ours(repo, "base", f"r{size}")[:2])
             empty.append(time_ours(repo, "base", "base")[0])
 
@@ -224,11 +217,10 @@ def main() -> int:
             return statistics.median(r[k] for r in runs)
 
         print(f"\n{'range':>8} {'floor s':>9} {'ours s':>9} {'floor cpu':>10} {'ours cpu':>9}"
-              f" {'read s':>8} {'read cpu':>9}   (median of {opts.reps}; read: the floor with its output read)")
+              f"   (median of {opts.reps})")
         for size in sizes:
             print(f"{size:>8} {med(floor[size], 0):9.3f} {med(ours[size], 0):9.3f} "
-                  f"{med(floor[size], 1):10.3f} {med(ours[size], 1):9.3f} "
-                  f"{med(floor_read[size], 0):8.3f} {med(floor_read[size], 1):9.3f}")
+                  f"{med(floor[size], 1):10.3f} {med(ours[size], 1):9.3f}")
         lo, hi = sizes[0], sizes[-1]
         print(f"\nstart-up cost (ours on an empty range): {statistics.median(empty):.3f} s")
         ratios = []
@@ -238,11 +230,6 @@ def main() -> int:
             ratios.append(d_ours / d_floor if d_floor > 0 else float("inf"))
             print(f"marginal {what} cost {lo}->{hi}: floor {d_floor:.3f} s, ours {d_ours:.3f} s, "
                   f"ratio {ratios[-1]:.2f}x (target <= {RATIO_TARGET}x)")
-        for k, what in ((0, "wall"), (1, "CPU")):  # for information: the floor with its output read
-            d_floor = med(floor_read[hi], k) - med(floor_read[lo], k)
-            d_ours = med(ours[hi], k) - med(ours[lo], k)
-            print(f"  against the floor with its output read through a pipe: {what} {d_floor:.3f} s, "
-                  f"ratio {d_ours / d_floor if d_floor > 0 else float('inf'):.2f}x")
         ratio = ratios[0]
         print(f"ratio of marginal costs: {ratio:.2f}x (target <= {RATIO_TARGET}x)")
         print("plan speed: " + ("holds" if ratio <= RATIO_TARGET else "DOES NOT HOLD"))
