@@ -180,6 +180,12 @@ def digest_blobs(repo_path: Path | str, blob_ids: Iterable[str],
                 raise BlobNotFound(blob_id)
             size = int(parts[2])
             start, stop = eol + 1, eol + 1 + size
+            if size < _CHUNK:  # a small object: buffer all of it (and git's newline after it)
+                while stop + 1 > len(buf):
+                    more = reader.read(_CHUNK)
+                    if not more:
+                        raise OSError("git cat-file --batch ended unexpectedly")
+                    buf, start, stop, pos = buf[pos:] + more, start - pos, stop - pos, 0
             if stop + 1 <= len(buf):  # the whole object (and git's newline after it) is buffered
                 first = buf[start:stop] if size <= _HEAD else buf[start:start + _HEAD]
                 digest = hashlib.sha256(memoryview(buf)[start:stop]).hexdigest()
