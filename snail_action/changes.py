@@ -69,7 +69,9 @@ def decode_path(raw: bytes) -> str:
 def parse_raw_diff(out: bytes) -> list[Change]:
     """Parse `git diff-tree -r -z --raw` output:
     `:oldmode newmode oldblob newblob STATUS\\0path\\0` and, for R and C, `\\0newpath\\0` after the source."""
-    tokens = out.split(b"\0")
+    # One decode of the whole output, then one split: a NUL byte never occurs inside a UTF-8 sequence,
+    # so this gives exactly the strings that decoding each path on its own gives (see decode_path).
+    tokens = decode_path(out).split("\0")
     changes: list[Change] = []
     append = changes.append
     i, n = 0, len(tokens)
@@ -78,14 +80,14 @@ def parse_raw_diff(out: bytes) -> list[Change]:
         if not meta:
             i += 1
             continue
-        if meta[0] != 58:  # ":"
-            raise ValueError(f"unexpected git diff output near {meta[:60]!r}")
-        old_mode, new_mode, old_blob, new_blob, status = meta[1:].decode("ascii").split(" ")
+        if meta[0] != ":" or not meta.isascii():
+            raise ValueError(f"unexpected git diff output near {meta[:60].encode('utf-8', 'surrogateescape')!r}")
+        old_mode, new_mode, old_blob, new_blob, status = meta[1:].split(" ")
         if status[0] in "RC":
-            old_path, path = decode_path(tokens[i + 1]), decode_path(tokens[i + 2])
+            old_path, path = tokens[i + 1], tokens[i + 2]
             i += 3
         else:
-            old_path = path = decode_path(tokens[i + 1])
+            old_path = path = tokens[i + 1]
             i += 2
         append(Change(status, path, old_path, old_mode, new_mode, old_blob, new_blob))
     return changes
