@@ -108,7 +108,9 @@ def _content_type(path: str) -> str | None:
     try:
         return _TYPE_BY_SUFFIX[suffix]
     except KeyError:
-        found = _TYPE_BY_SUFFIX[suffix] = content_type_for_path(name)
+        found = content_type_for_path(name)
+        if len(_TYPE_BY_SUFFIX) < 4096:  # bounded: names like data.0001, data.0002 ... are all suffixes
+            _TYPE_BY_SUFFIX[suffix] = found
         return found
 
 
