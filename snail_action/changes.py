@@ -23,7 +23,7 @@ detection beyond its limit, copies are detected only when that comparison is sma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .gitcmd import GitRunner
 
@@ -43,9 +43,9 @@ DIFF_ARGS = ("diff", "--no-ext-diff", "--no-textconv", "--no-color", "--no-relat
 COPY_PAIR_LIMIT = 250_000
 
 
-@dataclass(frozen=True)
-class Change:
-    """One entry of git's raw diff. For R and C, `old_path` is the source; otherwise it equals `path`."""
+class Change(NamedTuple):
+    """One entry of git's raw diff. For R and C, `old_path` is the source; otherwise it equals `path`.
+    A named tuple, not a frozen dataclass: one is built per changed file, at a third of the cost."""
 
     status: str  # "A", "M", "D", "T", "R097", "C075" as git prints it
     path: str  # the path at `after` (for D: the deleted path)
@@ -69,24 +69,27 @@ def decode_path(raw: bytes) -> str:
 def parse_raw_diff(out: bytes) -> list[Change]:
     """Parse `git diff-tree -r -z --raw` output:
     `:oldmode newmode oldblob newblob STATUS\\0path\\0` and, for R and C, `\\0newpath\\0` after the source."""
-    tokens = out.split(b"\0")
+    # One decode of the whole output, then one split: a NUL byte never occurs inside a UTF-8 sequence,
+    # so this gives exactly the strings that decoding each path on its own gives (see decode_path).
+    tokens = decode_path(out).split("\0")
     changes: list[Change] = []
+    append = changes.append
     i, n = 0, len(tokens)
     while i < n:
         meta = tokens[i]
         if not meta:
             i += 1
             continue
-        if not meta.startswith(b":"):
-            raise ValueError(f"unexpected git diff output near {meta[:60]!r}")
-        old_mode, new_mode, old_blob, new_blob, status = meta[1:].decode("ascii").split(" ")
+        if meta[0] != ":" or not meta.isascii():
+            raise ValueError(f"unexpected git diff output near {meta[:60].encode('utf-8', 'surrogateescape')!r}")
+        old_mode, new_mode, old_blob, new_blob, status = meta[1:].split(" ")
         if status[0] in "RC":
-            old_path, path = decode_path(tokens[i + 1]), decode_path(tokens[i + 2])
+            old_path, path = tokens[i + 1], tokens[i + 2]
             i += 3
         else:
-            old_path = path = decode_path(tokens[i + 1])
+            old_path = path = tokens[i + 1]
             i += 2
-        changes.append(Change(status, path, old_path, old_mode, new_mode, old_blob, new_blob))
+        append(Change(status, path, old_path, old_mode, new_mode, old_blob, new_blob))
     return changes
 
 

@@ -21,13 +21,27 @@ class Globs:
     def __init__(self, patterns: Iterable[str]):
         self.patterns = tuple(patterns)
         self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+        # Blank lines and comments are no pattern. Computed once: it is asked once per changed file.
+        self._any = any(p.include is not None for p in self._spec.patterns)
+        # Whether each folder is matched, by its path: a big push has thousands of files in few folders.
+        self._folders: dict[str, bool] = {}
 
     def __bool__(self) -> bool:
-        return any(p.include is not None for p in self._spec.patterns)  # blank lines and comments are none
+        return self._any
+
+    def _folder_matched(self, folder: str) -> bool:
+        """Whether `folder` or a folder above it is matched (without a trailing `/`)."""
+        known = self._folders.get(folder)
+        if known is None:
+            parent = folder.rpartition("/")[0]
+            known = (bool(parent) and self._folder_matched(parent)) or self._spec.match_file(folder + "/")
+            self._folders[folder] = known
+        return known
 
     def matches(self, path: str) -> bool:
-        parts = path.split("/")
-        for depth in range(1, len(parts)):
-            if self._spec.match_file("/".join(parts[:depth]) + "/"):
-                return True  # a matched folder: everything below it is matched, whatever follows
+        if not self._any:  # nothing to match (pathspec would still normalise the path, per file)
+            return False
+        folder = path.rpartition("/")[0]
+        if folder and self._folder_matched(folder):
+            return True  # a matched folder: everything below it is matched, whatever follows
         return self._spec.match_file(path)

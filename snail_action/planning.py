@@ -59,10 +59,12 @@ class Policy:
     exclude: tuple[str, ...] = ()
     _include: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
     _exclude: Globs = field(default=Globs(()), init=False, repr=False, compare=False)
+    _scoped: bool = field(default=False, init=False, repr=False, compare=False)  # any glob at all
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_include", Globs(self.include))
         object.__setattr__(self, "_exclude", Globs(self.exclude))
+        object.__setattr__(self, "_scoped", bool(self._include) or bool(self._exclude))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -92,22 +94,46 @@ def _is_utf8(path: str) -> bool:
     return True
 
 
+_TYPE_BY_SUFFIX: dict[str, str | None] = {}  # the text after a name's last dot -> its content type
+_SEND: dict[str, Verdict] = {}  # one (immutable) verdict per content type
+
+
+def _content_type(path: str) -> str | None:
+    """content_type_for_path(path), looked up once per extension: it is asked once per changed file."""
+    name = path[path.rfind("/") + 1:]
+    dot = name.rfind(".")
+    if dot <= 0 or not name[:dot].strip("."):  # no dot after a character other than a dot: no extension
+        return content_type_for_path(name)
+    suffix = name[dot + 1:]
+    try:
+        return _TYPE_BY_SUFFIX[suffix]
+    except KeyError:
+        found = content_type_for_path(name)
+        if len(_TYPE_BY_SUFFIX) < 4096:  # bounded: names like data.0001, data.0002 ... are all suffixes
+            _TYPE_BY_SUFFIX[suffix] = found
+        return found
+
+
 def classify(path: str, mode: str, policy: Policy) -> Verdict:
     """What the planner does with one file (path and git mode) on one side of a change."""
-    why = policy.out_of_scope(path)
-    if why:
-        return Verdict("skip", why)
+    if policy._scoped:  # noqa: SLF001 - its own precomputed flag: no glob work for a policy without globs
+        why = policy.out_of_scope(path)
+        if why:
+            return Verdict("skip", why)
     if mode == MODE_SYMLINK:
         return Verdict("skip", "symlink: not sent")
     if mode == MODE_SUBMODULE:
         return Verdict("skip", "submodule: not sent")
     if mode not in REGULAR_MODES:
         return Verdict("skip", f"unsupported git file mode {mode}")
-    content_type = content_type_for_path(path)
+    content_type = _content_type(path)
     if content_type is not None:
-        if not _is_utf8(path):
+        if not path.isascii() and not _is_utf8(path):
             return Verdict("reject", NOT_UTF8_REASON)
-        return Verdict("send", content_type=content_type)
+        send = _SEND.get(content_type)
+        if send is None:
+            send = _SEND[content_type] = Verdict("send", content_type=content_type)
+        return send
     if _default_ignored(path):
         return Verdict("skip", "ignored")
     if policy.on_non_image == "fail":
@@ -124,7 +150,9 @@ class _Builder:
     def __init__(self, policy: Policy):
         self.policy = policy
         self.deletes: list[Operation] = []
-        self.puts: list[Operation] = []
+        # Each put as (path, change, content type, blob, renamed_from): its Operation is built once,
+        # when its size and sha256 are known (see `plan`), not once without them and again with them.
+        self.puts: list[tuple[str, str, str | None, str, str | None]] = []
         self.rejected: list[Finding] = []
         self.skipped: list[Finding] = []
         self.warnings: list[Finding] = []
@@ -150,8 +178,7 @@ class _Builder:
         """The new side enters the tree: a put when it is an image in scope."""
         v = classify(ch.path, ch.new_mode, self.policy)
         if v.kind == "send":
-            self.puts.append(Operation("put", ch.path, ch.status, content_type=v.content_type, blob=ch.new_blob,
-                                       renamed_from=renamed_from))
+            self.puts.append((ch.path, ch.status, v.content_type, ch.new_blob, renamed_from))
         else:
             self.note(ch.path, v)
 
@@ -182,8 +209,23 @@ class _Builder:
         else:  # U (unmerged) and X (unknown) cannot come from comparing two commits
             self.skipped.append(Finding(ch.path, f"unsupported git change {ch.status}"))
 
-    def plan(self, before: str | None, after: str) -> Plan:
-        return Plan(before, after, self.deletes + self.puts, self.rejected, self.skipped, self.warnings)
+    def plan(self, before: str | None, after: str, digests: Mapping[str, tuple[int, str]] | None = None,
+             lfs_blobs: Iterable[str] = ()) -> Plan:
+        """The plan; with `digests`, puts carry their size and sha256, as `attach_contents` gives them."""
+        if digests is None:
+            puts = [Operation("put", path, change, ctype, blob=blob, renamed_from=src)
+                    for path, change, ctype, blob, src in self.puts]
+            return Plan(before, after, self.deletes + puts, self.rejected, self.skipped, self.warnings)
+        lfs = set(lfs_blobs)
+        operations = list(self.deletes)
+        rejected = list(self.rejected)
+        for path, change, ctype, blob, src in self.puts:
+            if blob in lfs:
+                rejected.append(Finding(path, LFS_REASON))
+            else:
+                size, sha = digests[blob]
+                operations.append(Operation("put", path, change, ctype, size, sha, blob, src))
+        return Plan(before, after, operations, rejected, list(self.skipped), list(self.warnings))
 
 
 def plan_changes(changes: Iterable[Change], policy: Policy, before: str | None, after: str) -> Plan:
@@ -243,9 +285,10 @@ def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]
 
 def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
     """The plan of a range already resolved (both ends in the clone), with every put's size and sha256."""
-    changes = diff_trees(runner, rng.before, rng.after)
-    plan = plan_changes(changes, Policy.from_settings(settings), rng.before, rng.after)
-    blobs = list(dict.fromkeys(op.blob for op in plan.puts if op.blob))  # each blob read once
+    builder = _Builder(Policy.from_settings(settings))
+    for ch in diff_trees(runner, rng.before, rng.after):
+        builder.add(ch)
+    blobs = list(dict.fromkeys(put[3] for put in builder.puts if put[3]))  # each blob read once
     lfs: list[str] = []
 
     def inspect(blob_id: str, head: bytes) -> None:
@@ -257,10 +300,10 @@ def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
         for blob_id, size, sha in digest_blobs(runner.root, blobs, inspect):
             digests[blob_id] = (size, sha)
     except BlobNotFound as exc:
-        path = next((op.path for op in plan.puts if op.blob == exc.args[0]), "?")
+        path = next((put[0] for put in builder.puts if put[3] == exc.args[0]), "?")
         raise SettingsError(f"the content of {path!r} (blob {exc.args[0]}) is missing from the repository: "
                             "fetch it (a complete clone has it), then run again") from None
-    return attach_contents(plan, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
+    return builder.plan(rng.before, rng.after, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
 
 
 def build_plan(settings: Settings) -> Plan:

@@ -62,6 +62,31 @@ def test_digest_blobs_streams_size_and_sha256(blobs: tuple[GitRepo, dict[str, by
     assert all(seen[b] == d[:len(seen[b])] for b, d in ids.items())
 
 
+def test_digest_blobs_reads_objects_across_read_boundaries(git_repo: GitRepo) -> None:
+    """Small objects parsed from big reads, and objects larger than one read (1 MB) streamed, in one run."""
+    rnd = __import__("random").Random(7)
+    sizes = [0, 1, 300, (1 << 20) - 60, 5, (1 << 20) + 1, 3 * (1 << 20) + 17, 2, 70_000, 1 << 20]
+    contents = {f"b{i}.png": rnd.randbytes(n) for i, n in enumerate(sizes)}
+    contents["lfs.png"] = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\n"
+    for name, data in contents.items():
+        git_repo.write(name, data)
+    git_repo.commit("sizes")
+    ids = {git_repo.git("rev-parse", f"HEAD:{name}"): data for name, data in contents.items()}
+    order = [*ids, *reversed(ids)]  # each object twice: after a big one and after a small one
+    seen: dict[str, bytes] = {}
+    got = list(digest_blobs(git_repo.path, order, lambda b, head: seen.setdefault(b, head)))
+    assert got == [(b, len(ids[b]), hashlib.sha256(ids[b]).hexdigest()) for b in order]
+    for b, data in ids.items():
+        assert seen[b] == data[:len(seen[b])] and len(seen[b]) >= min(len(data), 1024)
+
+
+def test_digest_blobs_raises_for_a_missing_object(blobs: tuple[GitRepo, dict[str, bytes]]) -> None:
+    repo, ids = blobs
+    first = next(iter(ids))
+    with pytest.raises(BlobNotFound):
+        list(digest_blobs(repo.path, [first, "0123456789" * 4, first]))
+
+
 @pytest.mark.timeout(60)  # the failure this guards against is a hang: close() waiting on a blocked feeder
 def test_digest_blobs_stopped_early_leaves_no_process(blobs: tuple[GitRepo, dict[str, bytes]], monkeypatch) -> None:
     repo, ids = blobs

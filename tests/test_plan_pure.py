@@ -187,3 +187,16 @@ def test_parse_ls_tree_gives_adds_with_modes() -> None:
     changes = parse_ls_tree(out)
     assert [(c.status, c.path, c.new_mode, c.new_blob) for c in changes] == [
         ("A", "a b.png", "100644", "1" * 40), ("A", "sub", "160000", "2" * 40)]
+
+
+def test_parse_raw_diff_decodes_paths_as_each_path_alone() -> None:
+    """The output is decoded once, not path by path: names with invalid or cut-off UTF-8 (a
+    multi-byte sequence ending at a NUL) still come out exactly as decode_path gives each one."""
+    names = [b"caf\xc3\xa9.png", b"cut\xe2\x82", b"\xe2\x82\xac.png", b"bad\xff\xfe.jpg", b"\xc3"]
+    meta = b":100644 100644 " + b"1" * 40 + b" " + b"2" * 40
+    out = b"".join(meta + b" M\0" + n + b"\0" for n in names) + meta + b" R087\0" + names[1] + b"\0" + names[2] + b"\0"
+    got = parse_raw_diff(out)
+    want = [n.decode("utf-8", "surrogateescape") for n in names]
+    assert [c.path for c in got] == [*want, want[2]]
+    assert got[-1].old_path == want[1] and got[-1].status == "R087"
+    assert [c.path.encode("utf-8", "surrogateescape") for c in got[:-1]] == names
