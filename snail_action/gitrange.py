@@ -31,7 +31,7 @@ import git
 from .gitcmd import GitRunner, git_error_line
 from .settings import Settings, SettingsError
 
-_HEX = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+COMMIT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")  # a full SHA-1 or SHA-256 object id
 _ZEROS = re.compile(r"^0+$")
 
 Log = Callable[[str], None]
@@ -101,7 +101,7 @@ def _ensure(runner: GitRunner, rev: str, role: str, log: Log) -> str:
     if remote is None:
         raise SettingsError(f"{role} revision {rev!r} is not in this repository and there is no remote to fetch it "
                             "from; fetch it, or pass another revision")
-    if _HEX.match(rev):
+    if COMMIT_ID.match(rev):
         # Only the tree of `rev` is needed, not its history: depth 1 keeps a shallow clone small.
         why = "this shallow clone" if shallow else "this clone"
         log(f"{role} commit {rev} is not in {why}; fetching it from {remote} "
@@ -176,7 +176,7 @@ def resolve_range(settings: Settings, runner: GitRunner | None = None, log: Log 
         # A branch deletion: nothing of the branch's content changes anywhere, so nothing to send,
         # and failing the job for it would only be noise. An empty range needs no git objects.
         gone = str((event or {}).get("before") or "")
-        if not _HEX.match(gone):
+        if not COMMIT_ID.match(gone):
             raise SettingsError("after is all zeros (a deleted branch) and there is no before: pass --before/--after")
         log("the push deleted the branch: nothing to sync")
         return Range(gone, gone, f"{source} (branch deleted)", "input" if settings.after else "event")

@@ -7,14 +7,11 @@ has the sending; this module only talks to the API and to git.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .client import ApiClient, ApiError
 from .gitcmd import GitRunner
-from .gitrange import is_ancestor
-
-_COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+from .gitrange import COMMIT_ID, is_ancestor
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ def _commit_of(body: object) -> str | None:
     commit = body.get("commit") if isinstance(body, dict) else None
     if commit is None:
         return None
-    if not isinstance(commit, str) or not _COMMIT.match(commit):
+    if not isinstance(commit, str) or not COMMIT_ID.match(commit):
         raise ApiError(f"the backend answered a sync marker that is not a commit id: {str(commit)[:60]!r}")
     return commit
 

@@ -56,7 +56,7 @@ def _http(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def insert_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """PUT /images/{proxy+}, GET /images/{proxy+}, GET /images, POST /uploads, GET and PUT /sync/{repository}/{ref}."""
+    """Every route of routes.ROUTES whose function is InsertFunction (all but DELETE /images/{proxy+})."""
     return _http(event, context)
 
 
