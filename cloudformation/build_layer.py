@@ -1,6 +1,6 @@
 """Build the imaging Lambda layer: build/pillow-layer.zip with, under python/, Pillow and the decoders
-the backend imports beside it (pi-heif for HEIC/HEIF, resvg-py for SVG, defusedxml), for python3.12
-on x86_64.
+the backend imports beside it (pi-heif for HEIC/HEIF, resvg-py for SVG, defusedxml, cykooz.resizer for
+the SIMD resize), for python3.12 on x86_64.
 
 Lambda's python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34), so any manylinux wheel for
 glibc <= 2.34 works (or a pure-Python one, or a CPython abi3 one for 3.12 or older); pip picks the
@@ -35,7 +35,8 @@ PLATFORMS = ("manylinux_2_34_x86_64", "manylinux_2_28_x86_64", "manylinux2014_x8
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # The layer's packages: PyPI name -> the module the backend imports. Their own dependencies are
 # Pillow (pi-heif) or nothing, so they are downloaded without dependencies.
-LAYER_PACKAGES = {"pillow": "PIL", "pi-heif": "pi_heif", "resvg-py": "resvg_py", "defusedxml": "defusedxml"}
+LAYER_PACKAGES = {"pillow": "PIL", "pi-heif": "pi_heif", "resvg-py": "resvg_py", "defusedxml": "defusedxml",
+                  "cykooz-resizer": "cykooz_resizer"}
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function code and all layers, unzipped
 
 

@@ -79,7 +79,10 @@ def test_a_flat_truecolour_icons_variants_become_small_faithful_palette_images()
     sg = _open(result.variants["sg"].data)
     assert sg.mode == "P" and sg.size == (320, 320)
     assert result.variants["sg"].size < len(data)
-    assert psnr(sg.convert("RGBA"), icon.resize((320, 320), Image.Resampling.BICUBIC)) > 40
+    # Compared premultiplied, as the picture shows: the colour of a nearly transparent edge pixel (alpha 2
+    # of 255) is invisible, and the fixed-point resizers round it far apart.
+    reference = icon.resize((320, 320), Image.Resampling.BICUBIC).convert("RGBa")
+    assert psnr(sg.convert("RGBA").convert("RGBa"), reference) > 40
 
 
 def test_a_photo_like_png_keeps_truecolour() -> None:

@@ -21,8 +21,8 @@ palette variants up to 1 MP are written
 with optimize=True; a variant the size of a metadata-free still PNG or GIF is the original's own
 bytes when those are not larger (`reusable_original`). Variants carry no EXIF, XMP, text or comment.
 
-Modules, one job each: `pipeline` (decode, cascade, render_variants), `resample` (fitted size, parallel
-resize), `orient` (EXIF orientation), `encode` (writers, JPEG quality), `palette` (palette variants),
+Modules, one job each: `pipeline` (decode, cascade, render_variants), `resample` (fitted size, shrink-on-load,
+the SIMD convolution), `orient` (EXIF orientation), `encode` (writers, JPEG quality), `palette` (palette variants),
 `containers` (byte-level PNG/GIF reading), `errors`.
 """
 
@@ -32,19 +32,11 @@ from .errors import ConversionError, UndecodableImage
 from .orient import TIFF_OPENS_TURNED, orientation_of
 from .palette import palette_plan, psnr, to_palette
 from .pipeline import Rendition, Variant, decode, make_variant_images, render_variants
-from .resample import (
-    CASCADE_REDUCING_GAP,
-    PARALLEL_MIN_PIXELS,
-    PREMULTIPLY_STRIP_PIXELS,
-    REDUCING_GAP,
-    RESAMPLE,
-    fit_within,
-    resize,
-)
+from .resample import PREMULTIPLY_STRIP_PIXELS, REDUCING_GAP, RESAMPLE, convolve, fit_within, resize
 
 __all__ = [
-    "CASCADE_REDUCING_GAP", "PARALLEL_MIN_PIXELS", "PREMULTIPLY_STRIP_PIXELS", "REDUCING_GAP", "RESAMPLE",
-    "TIFF_OPENS_TURNED", "ConversionError", "Rendition", "UndecodableImage", "Variant", "decode", "encode",
+    "PREMULTIPLY_STRIP_PIXELS", "REDUCING_GAP", "RESAMPLE", "TIFF_OPENS_TURNED", "ConversionError",
+    "Rendition", "UndecodableImage", "Variant", "convolve", "decode", "encode",
     "estimate_jpeg_quality", "fit_within", "make_variant_images", "orientation_of", "palette_plan", "psnr",
     "render_variants", "resize", "reusable_original", "to_palette",
 ]

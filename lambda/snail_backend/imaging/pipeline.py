@@ -91,8 +91,7 @@ def make_variant_images(im: Image.Image, sizes: dict[str, int], orientation: int
         if target == source.size:
             resized = source.copy() if source is im else source
         else:
-            gap = resample.REDUCING_GAP if source is im else resample.CASCADE_REDUCING_GAP
-            resized = resample.resize(source, target, gap)
+            resized = resample.resize(source, target)
         if source is im and transpose is not None:
             resized = resized.transpose(transpose)
         out[kind] = resized

@@ -1,42 +1,39 @@
-"""Resizing: the fitted size, and one resize run in horizontal strips on several cores when large.
+"""Resizing: the fitted size, and the convolution, by fast_image_resize's SIMD code where installed.
 
-The filter and reducing gaps were chosen by measurement (bench/resize_bench.py, filter study).
+The filter is the Catmull-Rom cubic (Pillow's BICUBIC), chosen by measurement (bench/resize_bench.py,
+filter study): against a full-decode LANCZOS reference it scores as well as LANCZOS after the JPEG
+draft (the DCT scaling dominates the error). The convolution runs in `cykooz.resizer`, the Python
+binding of the Rust crate fast_image_resize: the same separable convolution as Pillow's, with AVX2,
+SSE4.1 or NEON code, measured (bench/variants_bench.py) at a fifth of Pillow's CPU time for the same
+filter (2 MP JPEG to 1600 px: 3.4 against 18.6 ms; 24 MP at 3/8 scale: 3.6 against 25.5 ms). It has
+wheels for Linux x86_64 (Lambda), macOS and Windows; elsewhere (Linux on ARM) the package is not
+installed and Pillow's own BICUBIC, the same filter, runs instead.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image, ImageFile, features
 
-# Chosen by measurement (bench/resize_bench.py, filter study): against a full-decode LANCZOS
-# reference, BICUBIC after the JPEG draft scores as well as LANCZOS (the DCT scaling dominates the
-# error) at two thirds of the cost; the smaller variants may box-reduce first (reducing_gap 1.5)
-# and stay above 40 dB PSNR.
-RESAMPLE = Image.Resampling.BICUBIC
-REDUCING_GAP = 2.0  # for the largest variant, from the decoded image
-CASCADE_REDUCING_GAP = 1.5  # for each smaller variant, from the previous one
+try:
+    from cykooz_resizer import CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
+except ImportError:  # no wheel for this platform: Pillow's resampler, the same filter
+    Resizer = None
 
-# Pillow releases the GIL while resampling, so horizontal strips of one large resize run on
-# several cores at once (resize with `box` reads the filter's support beyond the strip, so the
-# strips join seamlessly). Worth it from about a quarter megapixel of output; needs >= 2 vCPUs
-# (Lambda gives 2 from 1769 MB of memory), and costs nothing measurable with one.
-PARALLEL_MIN_PIXELS = 250_000
+RESAMPLE = Image.Resampling.BICUBIC  # Pillow's name for the filter; the fallback's resampler
+FILTER = "catmull_rom"  # the same filter's name in cykooz.resizer (FilterType)
+# A shrink by more than twice this factor first box-averages by the whole factor that leaves at least
+# this much to the filter (Pillow's `reducing_gap`, which the filter study measured as indistinguishable
+# at 2.0): the convolution's cost grows with the factor, the box average's does not.
+REDUCING_GAP = 2.0
+# The modes the SIMD convolution takes as they are ("RGBa": premultiplied alpha, for the bands below).
+SIMD_MODES = frozenset({"L", "RGB", "RGBA", "RGBa", "CMYK"})
 # Alpha images are resized premultiplied; above this many pixels (16 MB of RGBA) that happens strip by
 # strip, so the peak stays near the decoded image's own size (measured: 89 MP RGBA PNG, 809 -> ~430 MB).
 PREMULTIPLY_STRIP_PIXELS = 4_000_000
-# A shrink of an opaque image by an exact integer factor (the cascade's md from lg at 4:3, 1600x1200 ->
-# 800x600) is a box average (`Image.reduce`), ten times cheaper than the filter. Measured on the 12 MP
-# JPEG of bench/variants_bench.py: md 12.1 -> 1.2 ms, 47.6 -> 43.7 dB against the full-decode LANCZOS
-# reference, 31.97 -> 31.83 dB once encoded (the JPEG's own loss dominates). Not with alpha: on a
-# transparent drawing's hard edges the box scored 43 dB composited, the filter 50.
-EXACT_SHRINK_MODES = frozenset({"L", "RGB", "CMYK"})
-_WORKERS = max(1, min(4, os.cpu_count() or 1))
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_local = threading.local()  # a Resizer keeps scratch buffers: one per thread (serve runs handlers in threads)
 
 
 def _scales_by_eighths() -> bool:
@@ -87,75 +84,64 @@ def fit_within(width: int, height: int, longest: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def resize(im: Image.Image, size: tuple[int, int], gap: float | None) -> Image.Image:
-    """`im.resize(size, RESAMPLE, reducing_gap=gap)`, in horizontal strips on several cores when large;
-    a box average (`reduce`) when `im` is exactly an integer multiple of `size`."""
-    strips = min(_WORKERS, size[1] // 64)
-    premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(im.mode)
-    if premultiplied and im.width * im.height > PREMULTIPLY_STRIP_PIXELS:
-        # Image.resize would premultiply a full-size copy (358 MB more at the pixel limit): premultiply
-        # (and box-reduce) strip by strip instead, a few at a time.
-        return _premultiplied_resize(im, size, gap, premultiplied)
-    factor = im.width // size[0]
-    if (gap is not None and factor >= 2 and im.size == (size[0] * factor, size[1] * factor)
-            and im.mode in EXACT_SHRINK_MODES):
-        return im.reduce(factor)
-    if strips < 2 or size[0] * size[1] < PARALLEL_MIN_PIXELS:
-        return im.resize(size, RESAMPLE, reducing_gap=gap)
-    if premultiplied:  # what Image.resize does itself, done once here rather than once per strip
-        return resize(im.convert(premultiplied), size, gap).convert(im.mode)
-    return _strips(im, size, gap, strips)
+def resize(im: Image.Image, size: tuple[int, int], gap: float | None = REDUCING_GAP) -> Image.Image:
+    """`im` resized to `size` with the filter, premultiplied when it has alpha: a box average first when
+    the shrink is over `gap` times twice (see REDUCING_GAP), then the convolution."""
+    if im.mode in ("RGBA", "LA") and im.width * im.height > PREMULTIPLY_STRIP_PIXELS:
+        # A premultiplied full-size copy would cost 358 MB more at the pixel limit: premultiply (and
+        # box-reduce) strip by strip instead.
+        return _premultiplied_resize(im, size, gap)
+    if im.mode == "LA":  # grey with alpha: resized as RGBA (R = G = B), which the SIMD code takes
+        return resize(im.convert("RGBA"), size, gap).convert("LA")
+    fx, fy = _reduction(im.size, size, gap)
+    box = None
+    if fx > 1 or fy > 1:  # what Image.resize does with reducing_gap: the box keeps the exact geometry
+        box = (0.0, 0.0, im.width / fx, im.height / fy)
+        im = im.reduce((fx, fy))
+    return convolve(im, size, box)
 
 
-def _strips(im: Image.Image, size: tuple[int, int], gap: float | None, count: int) -> Image.Image:
-    """Resize in `count` horizontal strips: `resize` with `box` reads the filter's support beyond
-    the strip, so the strips join seamlessly."""
-    width, height = im.size
-    scale = height / size[1]
-    bounds = [round(size[1] * i / count) for i in range(count + 1)]
-    jobs = [_executor().submit(im.resize, (size[0], y1 - y0), RESAMPLE, (0, y0 * scale, width, y1 * scale), gap)
-            for y0, y1 in zip(bounds, bounds[1:], strict=False)]
+def _reduction(source: tuple[int, int], size: tuple[int, int], gap: float | None) -> tuple[int, int]:
+    if gap is None:
+        return 1, 1
+    return int(source[0] / size[0] / gap) or 1, int(source[1] / size[1] / gap) or 1
+
+
+def convolve(im: Image.Image, size: tuple[int, int],
+             box: tuple[float, float, float, float] | None = None) -> Image.Image:
+    """The `box` part of `im` (all of it by default) convolved to `size` with the filter: the SIMD code
+    for the modes it takes (an RGBA image premultiplied on the way, as Pillow does), Pillow otherwise."""
+    if Resizer is None or im.mode not in SIMD_MODES:
+        return im.resize(size, RESAMPLE, box=box)
     out = Image.new(im.mode, size)
-    for y0, job in zip(bounds, jobs, strict=False):
-        out.paste(job.result(), (0, y0))
+    options = ResizeOptions(resize_alg=ResizeAlg.convolution(FilterType[FILTER]))
+    if box is not None:
+        options.crop_box = CropBox(box[0], box[1], box[2] - box[0], box[3] - box[1])
+    resizer = getattr(_local, "resizer", None)
+    if resizer is None:
+        resizer = _local.resizer = Resizer()
+    resizer.resize_pil(im, out, options)
     return out
 
 
-def _premultiplied_resize(im: Image.Image, size: tuple[int, int], gap: float | None, mode: str) -> Image.Image:
-    """What `im.resize(size, RESAMPLE, reducing_gap=gap)` computes for an image with alpha, without a
-    premultiplied copy of the whole image: each output band premultiplies (and box-reduces) only the
-    source rows its filter reads, a few bands at a time."""
+def _premultiplied_resize(im: Image.Image, size: tuple[int, int], gap: float | None) -> Image.Image:
+    """What `resize` computes for an RGBA or LA image, without a premultiplied copy of the whole image: each
+    output band premultiplies (and box-reduces) only the source rows its filter reads."""
     width, height = im.size
-    fx = fy = 1
-    if gap is not None:  # Image.resize's own choice: box-reduce by (fx, fy) first, then filter
-        fx, fy = int(width / size[0] / gap) or 1, int(height / size[1] / gap) or 1
+    fx, fy = _reduction(im.size, size, gap)
     reduced_height = -(-height // fy)
     scale = reduced_height and height / fy / size[1]  # output row -> row of the reduced image
     margin = math.ceil(2 * scale) + 4  # beyond the filter's support (2 output pixels each way)
     count = max(2, -(-width * height // PREMULTIPLY_STRIP_PIXELS))
     bounds = sorted({round(size[1] * i / count) for i in range(count + 1)})
-
-    def band(y0: int, y1: int) -> Image.Image:
+    out = Image.new("RGBa", size)
+    for y0, y1 in zip(bounds, bounds[1:], strict=False):  # each band is pasted, then dropped
         # Reduced rows r0..r1 come from whole reduction blocks of source rows, as in the whole image.
         r0, r1 = max(0, math.floor(y0 * scale) - margin), min(reduced_height, math.ceil(y1 * scale) + margin)
-        part = im.crop((0, r0 * fy, width, min(height, r1 * fy))).convert(mode)
+        part = im.crop((0, r0 * fy, width, min(height, r1 * fy)))
+        part = (part.convert("RGBA") if part.mode == "LA" else part).convert("RGBa")
         if fx > 1 or fy > 1:
             part = part.reduce((fx, fy))
-        return part.resize((size[0], y1 - y0), RESAMPLE, (0, y0 * scale - r0, width / fx, y1 * scale - r0))
-
-    out = Image.new(mode, size)
-    pairs = list(zip(bounds, bounds[1:], strict=False))
-    for first in range(0, len(pairs), _WORKERS):  # a few bands at a time: each is pasted, then dropped
-        batch = [(y0, _executor().submit(band, y0, y1)) for y0, y1 in pairs[first:first + _WORKERS]]
-        for y0, job in batch:
-            out.paste(job.result(), (0, y0))
-        del batch
-    return out.convert(im.mode)
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="resize")
-        return _pool
+        out.paste(convolve(part, (size[0], y1 - y0), (0, y0 * scale - r0, width / fx, y1 * scale - r0)), (0, y0))
+        del part
+    return out.convert("RGBA").convert(im.mode)
