@@ -23,8 +23,13 @@ from PIL import Image
 
 from ..formats import ALLOWED_PILLOW_FORMATS
 from ..validation import DEFAULT_MAX_PIXELS, ImageInfo, validate_image
+from .memory import keep_freed_pixel_memory
 from .orient import orientation_of
 from .pipeline import Rendition, render_variants
+
+# The processes that import the insert path exist to run it (the insert function's container, the
+# variants command, serve): their freed pixel buffers stay for the next image (imaging/memory.py).
+KEEPS_FREED_MEMORY = keep_freed_pixel_memory()
 
 # The formats whose files carry an EXIF orientation still to apply (an MPO's format is JPEG here). HEIF
 # is not among them: libheif applies the file's rotation, and pi-heif reports the size as displayed.
