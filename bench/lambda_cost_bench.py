@@ -4,9 +4,8 @@ Lambda gives a function CPU in proportion to its memory: one full vCPU at 1,769 
 1024/1769 = 0.58 of one (spread over two visible cores), and above 1,769 MB a second thread can help.
 Each size's share is simulated with a Linux CPU quota: a cgroup (v1 `cpu.cfs_quota_us` or v2
 `cpu.max`) with quota = share x period over both cores, holding a child process that runs the
-insert path's CPU work per image: the body's SHA-256, the header check (`validate_image`,
-load=False) and `render_variants` (one decode, the sg/md/lg variants, their encoding), as the
-insert handler does. S3 and DynamoDB calls are not included: they wait on the network, which is
+insert path's CPU work per image: the body's SHA-256 and `insert_variants` (imaging/insert.py: the
+header check, one decode, the sg/md/lg variants, their encoding), as the insert handler does. S3 and DynamoDB calls are not included: they wait on the network, which is
 billed at the memory price too, so they only widen the gap in favour of the smaller size.
 
 Cost per 1,000 photos = billed seconds x memory in GB x the x86 price per GB-second, plus the
@@ -55,18 +54,16 @@ def photo(path: Path) -> None:
 WORKER = r"""
 import hashlib, json, resource, sys, time
 from snail_backend.config import DEFAULT_VARIANT_SIZES, parse_sizes
-from snail_backend.imaging import render_variants
-from snail_backend.validation import validate_image
+from snail_backend.imaging.insert import insert_variants
 data = open(sys.argv[1], "rb").read()
 reps = int(sys.argv[2])
 sizes = parse_sizes(DEFAULT_VARIANT_SIZES)
 times, cpu = [], []
-for _ in range(reps + 1):  # the first is a warm-up (imports, thread pool), as a warm Lambda has had
+for _ in range(reps + 1):  # the first is a warm-up (imports, first allocations), as a warm Lambda has had
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     hashlib.sha256(data).hexdigest()
-    validate_image(data, "photo.jpg", load=False)
-    rendition = render_variants(data, sizes)
+    rendition = insert_variants(data, "photo.jpg", sizes).rendition
     times.append(time.perf_counter() - t0)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
