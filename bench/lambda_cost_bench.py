@@ -5,8 +5,9 @@ Lambda gives a function CPU in proportion to its memory: one full vCPU at 1,769 
 Each size's share is simulated with a Linux CPU quota: a cgroup (v1 `cpu.cfs_quota_us` or v2
 `cpu.max`) with quota = share x period over both cores, holding a child process that runs the
 insert path's CPU work per image: the body's SHA-256 and `insert_variants` (imaging/insert.py: the
-header check, one decode, the sg/md/lg variants, their encoding), as the insert handler does. S3 and DynamoDB calls are not included: they wait on the network, which is
-billed at the memory price too, so they only widen the gap in favour of the smaller size.
+header check, one decode, the sg/md/lg variants, their encoding), as the insert handler does. S3 and
+DynamoDB calls are not included: they wait on the network, which is billed at the memory price too, so
+they only widen the gap in favour of the smaller size.
 
 Cost per 1,000 photos = billed seconds x memory in GB x the x86 price per GB-second, plus the
 request price. Prices: AWS Lambda x86, us-east-1, first tier (6 billion GB-s a month):
