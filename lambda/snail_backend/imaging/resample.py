@@ -4,8 +4,8 @@ The filter is the Catmull-Rom cubic (Pillow's BICUBIC), chosen by measurement (b
 filter study): against a full-decode LANCZOS reference it scores as well as LANCZOS after the JPEG
 draft (the DCT scaling dominates the error). The convolution runs in `cykooz.resizer`, the Python
 binding of the Rust crate fast_image_resize: the same separable convolution as Pillow's, with AVX2,
-SSE4.1 or NEON code, measured (bench/variants_bench.py) at a fifth of Pillow's CPU time for the same
-filter (2 MP JPEG to 1600 px: 3.4 against 18.6 ms; 24 MP at 3/8 scale: 3.6 against 25.5 ms). It has
+SSE4.1 or NEON code, measured at a fifth of Pillow's CPU time for the same filter (2 MP JPEG to 1600 px:
+3.4 against 18.6 ms; 24 MP at 3/8 scale: 3.6 against 25.5 ms; docs/performance-variants.md). It has
 wheels for Linux x86_64 (Lambda), macOS and Windows; elsewhere (Linux on ARM) the package is not
 installed and Pillow's own BICUBIC, the same filter, runs instead.
 """
@@ -31,7 +31,7 @@ REDUCING_GAP = 2.0
 # The modes the SIMD convolution takes as they are ("RGBa": premultiplied alpha, for the bands below).
 SIMD_MODES = frozenset({"L", "RGB", "RGBA", "RGBa", "CMYK"})
 # Alpha images are resized premultiplied; above this many pixels (16 MB of RGBA) that happens strip by
-# strip, so the peak stays near the decoded image's own size (measured: 89 MP RGBA PNG, 809 -> ~430 MB).
+# strip, so the peak stays near the decoded image's own size (measured: 89 MP RGBA PNG, 809 -> ~385 MB).
 PREMULTIPLY_STRIP_PIXELS = 4_000_000
 _local = threading.local()  # a Resizer keeps scratch buffers: one per thread (serve runs handlers in threads)
 
