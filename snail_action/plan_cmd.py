@@ -10,8 +10,9 @@ from .blobs import open_blob_reader
 from .checks import check_puts
 from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
+from .plan_json import plan_json_text
 from .planning import build_plan_and_range
-from .report import Console, annotation_prefix, display_path, json_text, one_line, safe_text
+from .report import Console, annotation_prefix, display_path, one_line, safe_text
 from .settings import Settings
 
 
@@ -67,7 +68,7 @@ def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = 
 def run_plan(args: argparse.Namespace, settings: Settings) -> int:
     plan, rng = build_plan_and_range(settings)
     if getattr(args, "json", False):
-        print(json_text(plan.to_json()))
+        print(plan_json_text(plan))
         _report(plan)
     else:
         print_plan(plan, rng.source, sys.stdout)
