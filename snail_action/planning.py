@@ -26,8 +26,7 @@ import git
 from snail_backend.formats import content_type_for_path
 from snail_backend.validation import LFS_POINTER_REASON
 
-from .blobs import BlobNotFound, digest_blobs
-from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
+from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change
 from .gitrange import GitRunner, Range, git_error_line, note_to_stderr, resolve_range
 from .globs import Globs
 from .model import Finding, Operation, Plan
@@ -156,6 +155,9 @@ class _Builder:
         self.rejected: list[Finding] = []
         self.skipped: list[Finding] = []
         self.warnings: list[Finding] = []
+        self.put_operations: list[Operation] = []  # the first `settled` puts, with their contents
+        self.lfs_rejected: list[Finding] = []
+        self.settled = 0
 
     def note(self, path: str, v: Verdict) -> None:
         {"skip": self.skipped, "reject": self.rejected, "warn": self.warnings}[v.kind].append(Finding(path, v.reason))
@@ -209,23 +211,36 @@ class _Builder:
         else:  # U (unmerged) and X (unknown) cannot come from comparing two commits
             self.skipped.append(Finding(ch.path, f"unsupported git change {ch.status}"))
 
-    def plan(self, before: str | None, after: str, digests: Mapping[str, tuple[int, str]] | None = None,
-             lfs_blobs: Iterable[str] = ()) -> Plan:
-        """The plan; with `digests`, puts carry their size and sha256, as `attach_contents` gives them."""
-        if digests is None:
-            puts = [Operation("put", path, change, ctype, blob=blob, renamed_from=src)
-                    for path, change, ctype, blob, src in self.puts]
-            return Plan(before, after, self.deletes + puts, self.rejected, self.skipped, self.warnings)
-        lfs = set(lfs_blobs)
-        operations = list(self.deletes)
-        rejected = list(self.rejected)
-        for path, change, ctype, blob, src in self.puts:
-            if blob in lfs:
-                rejected.append(Finding(path, LFS_REASON))
+    def plan(self, before: str | None, after: str) -> Plan:
+        """The plan without contents: puts carry their blob id but no size or sha256 (see `settle`)."""
+        puts = [Operation("put", path, change, ctype, blob=blob, renamed_from=src)
+                for path, change, ctype, blob, src in self.puts]
+        return Plan(before, after, self.deletes + puts, self.rejected, self.skipped, self.warnings)
+
+    def settle(self, found: Mapping[str, tuple[int, str, bytes]]) -> None:
+        """Build the puts, in order, whose content is in `found` (blob id -> size, sha256, first bytes):
+        called while git still reads the later ones. A blob that is a Git LFS pointer is rejected
+        instead of put, since the pointer is not the image."""
+        puts, operations, k, end = self.puts, self.put_operations, self.settled, len(self.puts)
+        while k < end:
+            path, change, ctype, blob, src = puts[k]
+            got = found.get(blob)
+            if got is None:
+                break
+            size, sha, first = got
+            if size < LFS_POINTER_MAX and first.startswith(LFS_POINTER_PREFIX):
+                self.lfs_rejected.append(Finding(path, LFS_REASON))
             else:
-                size, sha = digests[blob]
                 operations.append(Operation("put", path, change, ctype, size, sha, blob, src))
-        return Plan(before, after, operations, rejected, list(self.skipped), list(self.warnings))
+            k += 1
+        self.settled = k
+
+    def settled_plan(self, before: str | None, after: str) -> Plan:
+        """The plan once `settle` has built every put."""
+        if self.settled < len(self.puts):
+            raise KeyError(self.puts[self.settled][3])
+        return Plan(before, after, self.deletes + self.put_operations, self.rejected + self.lfs_rejected,
+                    list(self.skipped), list(self.warnings))
 
 
 def plan_changes(changes: Iterable[Change], policy: Policy, before: str | None, after: str) -> Plan:
@@ -284,26 +299,11 @@ def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]
 
 
 def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
-    """The plan of a range already resolved (both ends in the clone), with every put's size and sha256."""
-    builder = _Builder(Policy.from_settings(settings))
-    for ch in diff_trees(runner, rng.before, rng.after):
-        builder.add(ch)
-    blobs = list(dict.fromkeys(put[3] for put in builder.puts if put[3]))  # each blob read once
-    lfs: list[str] = []
+    """The plan of a range already resolved (both ends in the clone), with every put's size and sha256.
+    Git's diff, `git cat-file` and the classification run overlapped: see planpipe.py."""
+    from .planpipe import plan_with_contents  # it builds on this module
 
-    def inspect(blob_id: str, head: bytes) -> None:
-        if is_lfs_pointer(head):
-            lfs.append(blob_id)
-
-    digests: dict[str, tuple[int, str]] = {}
-    try:
-        for blob_id, size, sha in digest_blobs(runner.root, blobs, inspect):
-            digests[blob_id] = (size, sha)
-    except BlobNotFound as exc:
-        path = next((put[0] for put in builder.puts if put[3] == exc.args[0]), "?")
-        raise SettingsError(f"the content of {path!r} (blob {exc.args[0]}) is missing from the repository: "
-                            "fetch it (a complete clone has it), then run again") from None
-    return builder.plan(rng.before, rng.after, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
+    return plan_with_contents(_Builder(Policy.from_settings(settings)), runner, rng)
 
 
 def build_plan(settings: Settings) -> Plan:
