@@ -17,6 +17,7 @@ that into the images of the tree at `after`. Every rule below follows from that:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,6 +146,35 @@ def classify(path: str, mode: str, policy: Policy) -> Verdict:
 # ---------------------------------------------------------------- the pure core
 
 
+def _put_and_delete() -> tuple[Callable[..., Operation], Callable[..., Operation]]:
+    """Operation("put", path, change, type, size, sha256, blob, renamed_from) and Operation("delete",
+    path, change, renamed_to=...), built with one dict instead of the frozen dataclass's nine
+    object.__setattr__ calls: half the cost, once per operation of a big push. Equal objects (the
+    same fields, the same __dict__); the class itself should Operation ever stop being that simple."""
+    fields = ("op", "path", "change", "content_type", "size", "sha256", "blob", "renamed_from", "renamed_to")
+    if tuple(f.name for f in dataclasses.fields(Operation)) != fields or hasattr(Operation, "__post_init__") \
+            or hasattr(Operation, "__slots__"):
+        return (lambda *a: Operation("put", *a)), (lambda p, c, to: Operation("delete", p, c, renamed_to=to))
+    new, set_dict = object.__new__, object.__setattr__
+
+    def put(path: str, change: str, ctype: str | None, size: int, sha: str, blob: str, src: str | None) -> Operation:
+        op = new(Operation)
+        set_dict(op, "__dict__", {"op": "put", "path": path, "change": change, "content_type": ctype, "size": size,
+                                  "sha256": sha, "blob": blob, "renamed_from": src, "renamed_to": None})
+        return op
+
+    def delete(path: str, change: str, renamed_to: str | None) -> Operation:
+        op = new(Operation)
+        set_dict(op, "__dict__", {"op": "delete", "path": path, "change": change, "content_type": None, "size": None,
+                                  "sha256": None, "blob": None, "renamed_from": None, "renamed_to": renamed_to})
+        return op
+
+    return put, delete
+
+
+new_put, new_delete = _put_and_delete()
+
+
 class _Builder:
     def __init__(self, policy: Policy):
         self.policy = policy
@@ -166,7 +196,7 @@ class _Builder:
         """The old side leaves the tree: a delete when the backend holds it. True if a delete was planned."""
         v = classify(ch.old_path, ch.old_mode, self.policy)
         if v.kind == "send":
-            self.deletes.append(Operation("delete", ch.old_path, ch.status, renamed_to=renamed_to))
+            self.deletes.append(new_delete(ch.old_path, ch.status, renamed_to))
             return True
         if not quiet:
             # A non-image was never sent, so there is nothing to remove: not an error whatever the policy.
@@ -231,7 +261,7 @@ class _Builder:
             if size < LFS_POINTER_MAX and first.startswith(LFS_POINTER_PREFIX):
                 self.lfs_rejected.append(Finding(path, LFS_REASON))
             else:
-                operations.append(Operation("put", path, change, ctype, size, sha, blob, src))
+                operations.append(new_put(path, change, ctype, size, sha, blob, src))
             k += 1
         self.settled = k
 

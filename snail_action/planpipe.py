@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .blobstream import BlobDigests, BlobNotFound
-from .changes import diff_trees
+from .changes import Change, diff_trees
 from .gitcmd import GitRunner
 from .gitrange import Range
 from .model import Plan
-from .planning import LFS_POINTER_PREFIX, _Builder  # planning imports this module when called
+from .planning import LFS_POINTER_PREFIX, REGULAR_MODES, _Builder, _content_type, new_delete
 from .settings import SettingsError
 
 SLICE = 1024  # changes classified between two looks at git's answers
@@ -36,6 +36,39 @@ def _send(stream: BlobDigests, sent: set[str], blobs: Iterable[str]) -> None:
         stream.send(new)
 
 
+def add_changes(builder: _Builder, changes: list[Change]) -> None:
+    """`builder.add(ch)` for each change, with the commonest cases written out: an image (a regular
+    file whose name has an image type and is ASCII) added, edited, deleted or renamed to an image,
+    under a policy without globs. Each does exactly what the general rules (planning.py) do for it;
+    anything else goes through them."""
+    if builder.policy._scoped:  # noqa: SLF001 - globs: every path is matched, by the general rules
+        for ch in changes:
+            builder.add(ch)
+        return
+    put, delete, add, regular, content_type = \
+        builder.puts.append, builder.deletes.append, builder.add, REGULAR_MODES, _content_type
+    for ch in changes:
+        status, path, old_path, old_mode, new_mode, old_blob, new_blob = ch
+        if status == "A" or (status == "M" and old_blob != new_blob):  # M with the same blob: a mode change
+            if new_mode in regular and path.isascii():
+                ctype = content_type(path)
+                if ctype is not None:
+                    put((path, status, ctype, new_blob, None))
+                    continue
+        elif status == "D":
+            if old_mode in regular and old_path.isascii() and content_type(old_path) is not None:
+                delete(new_delete(old_path, status, None))
+                continue
+        elif status[0] == "R" and old_mode in regular and new_mode in regular and path.isascii() \
+                and old_path.isascii():
+            ctype = content_type(path)
+            if ctype is not None and content_type(old_path) is not None:
+                delete(new_delete(old_path, status, path))
+                put((path, status, ctype, new_blob, old_path))
+                continue
+        add(ch)
+
+
 def plan_with_contents(builder: _Builder, runner: GitRunner, rng: Range) -> Plan:
     """`builder` (planning._Builder, empty) filled from the range's changes, each put with its contents."""
     sent: set[str] = set()
@@ -44,8 +77,7 @@ def plan_with_contents(builder: _Builder, runner: GitRunner, rng: Range) -> Plan
         try:
             for start in range(0, len(changes), SLICE):
                 fed = len(builder.puts)
-                for ch in changes[start:start + SLICE]:
-                    builder.add(ch)
+                add_changes(builder, changes[start:start + SLICE])
                 _send(stream, sent, [put[3] for put in builder.puts[fed:]])
                 stream.poll()
                 builder.settle(stream.found)
