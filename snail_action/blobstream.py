@@ -133,7 +133,7 @@ class BlobDigests:
 
     def _start(self) -> None:
         self._proc = proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            ["git", "cat-file", "--batch", "--buffer"],  # noqa: S607 - git from PATH, as everywhere else
+            ["git", "cat-file", "--batch=%(objecttype) %(objectsize)", "--buffer"],  # noqa: S607 - git from PATH
             cwd=self.repo_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         assert proc.stdin is not None and proc.stdout is not None  # noqa: S101
@@ -242,10 +242,10 @@ class BlobDigests:
                 eol = buf.find(b"\n", pos)
                 if eol < 0:
                     break
-                parts = buf[pos:eol].split()
-                if len(parts) != 3 or parts[1] != b"blob":
+                # `blob SIZE`; anything else ("ID missing", "ID ambiguous", another type) is no blob
+                if not buf.startswith(b"blob ", pos):
                     raise BlobNotFound(order[done])
-                size = int(parts[2])
+                size = int(buf[pos + 5:eol])
                 start = eol + 1
                 stop = start + size
                 if size >= _CHUNK:  # large: hashed as it streams, never held whole

@@ -12,6 +12,7 @@ from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
 from .plan_json import plan_json_text
 from .planning import build_plan_and_range
+from .planpipe import no_cycle_collection
 from .report import Console, annotation_prefix, display_path, one_line, safe_text
 from .settings import Settings
 
@@ -66,9 +67,11 @@ def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = 
 
 
 def run_plan(args: argparse.Namespace, settings: Settings) -> int:
-    plan, rng = build_plan_and_range(settings)
-    if getattr(args, "json", False):
-        print(plan_json_text(plan))
+    with no_cycle_collection():  # the plan's objects are not rescanned while its text is written either
+        plan, rng = build_plan_and_range(settings)
+        text = plan_json_text(plan) if getattr(args, "json", False) else None
+    if text is not None:
+        print(text)
         _report(plan)
     else:
         print_plan(plan, rng.source, sys.stdout)

@@ -100,6 +100,11 @@ _SEND: dict[str, Verdict] = {}  # one (immutable) verdict per content type
 
 def _content_type(path: str) -> str | None:
     """content_type_for_path(path), looked up once per extension: it is asked once per changed file."""
+    dot = path.rfind(".")  # first the usual name: its last dot follows a character of the name other than a dot
+    if dot > 0 and path[dot - 1] not in "./" and path.find("/", dot) < 0:
+        found = _TYPE_BY_SUFFIX.get(path[dot + 1:], False)
+        if found is not False:
+            return found  # type: ignore[return-value]
     name = path[path.rfind("/") + 1:]
     dot = name.rfind(".")
     if dot <= 0 or not name[:dot].strip("."):  # no dot after a character other than a dot: no extension

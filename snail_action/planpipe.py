@@ -10,7 +10,9 @@ once every content was read; now the three overlap, and Python waits for git onl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from .blobstream import BlobDigests, BlobNotFound
 from .changes import Change, diff_trees
@@ -21,6 +23,20 @@ from .planning import LFS_POINTER_PREFIX, REGULAR_MODES, _Builder, _content_type
 from .settings import SettingsError
 
 SLICE = 1024  # changes classified between two looks at git's answers
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused: a big push allocates a few objects per changed file (tuples,
+    operations), none of them in a cycle, and the collector kept rescanning all of them: a fifth of the
+    planner's CPU on 25,000 changes (182 collections). Plain reference counting still frees them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _missing(path: str, blob: str) -> SettingsError:
@@ -72,7 +88,7 @@ def add_changes(builder: _Builder, changes: list[Change]) -> None:
 def plan_with_contents(builder: _Builder, runner: GitRunner, rng: Range) -> Plan:
     """`builder` (planning._Builder, empty) filled from the range's changes, each put with its contents."""
     sent: set[str] = set()
-    with BlobDigests(runner.root, len(LFS_POINTER_PREFIX)) as stream:
+    with no_cycle_collection(), BlobDigests(runner.root, len(LFS_POINTER_PREFIX)) as stream:
         changes = diff_trees(runner, rng.before, rng.after)
         try:
             for start in range(0, len(changes), SLICE):

@@ -8,8 +8,9 @@ import pytest
 
 from snail_action.changes import MODE_NONE, MODE_SUBMODULE, MODE_SYMLINK, Change
 from snail_action.model import Operation
-from snail_action.planning import Policy, _Builder, new_delete, new_put
+from snail_action.planning import Policy, _Builder, _content_type, new_delete, new_put
 from snail_action.planpipe import SLICE, add_changes
+from snail_backend.formats import content_type_for_path
 
 NAMES = ["a.png", "dir/b.JPG", "x/y/c.webp", "d.tif", "notes.txt", "README.md", "README.png", ".github/w.png",
          "LICENSE", ".gitignore", "é/photo.png", "日本.gif", b"caf\xe9.png".decode("utf-8", "surrogateescape"),
@@ -56,3 +57,12 @@ def test_the_quick_constructors_build_equal_operations() -> None:
     assert new_delete("a.png", "D", None) == Operation("delete", "a.png", "D")
     assert new_delete("o.png", "R100", "n.png") == Operation("delete", "o.png", "R100", renamed_to="n.png")
     assert put.to_json() == Operation("put", "a.png", "R087", "image/png", 12, "e" * 64, "b" * 40, "old.png").to_json()
+
+
+def test_content_type_of_a_path_is_the_backends_for_its_name() -> None:
+    """planning._content_type (cached per extension, with a quick path for usual names) on odd names too."""
+    parts = ["a", ".", "/", "png", "PNG", "jpg", "x", "..", "tar", "gz", "é", " ", "txt", "tif", "jpeg", "README"]
+    rnd = random.Random(5)
+    for _ in range(20_000):
+        path = "".join(rnd.choice(parts) for _ in range(rnd.randrange(1, 7)))
+        assert _content_type(path) == content_type_for_path(path.rsplit("/", 1)[-1]), path
