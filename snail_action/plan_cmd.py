@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from typing import TextIO
 
@@ -70,6 +71,10 @@ def run_plan(args: argparse.Namespace, settings: Settings) -> int:
     with no_cycle_collection():  # the plan's objects are not rescanned while its text is written either
         plan, rng = build_plan_and_range(settings)
         text = plan_json_text(plan) if getattr(args, "json", False) else None
+        # The plan's objects (a few per changed file, none in a cycle) live until the command ends: set
+        # aside from the cycle collector, which would otherwise walk them all once it is back on and
+        # once more when the interpreter exits (10 ms on 25,000 changes).
+        gc.freeze()
     if text is not None:
         print(text)
         _report(plan)
