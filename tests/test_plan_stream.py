@@ -105,3 +105,26 @@ def test_plan_of_many_files_matches_their_contents(git_repo: GitRepo) -> None:
     assert sorted(o.path for o in plan.puts) == sorted(contents)
     for op in plan.puts:
         assert (op.size, op.sha256) == (len(contents[op.path]), hashlib.sha256(contents[op.path]).hexdigest())
+
+
+def test_where_pipes_cannot_be_non_blocking_a_thread_writes_the_ids(git_repo: GitRepo, monkeypatch) -> None:
+    """The fallback for platforms without non-blocking pipes: ids are kept until end_input, then written
+    by a thread while the answers are read; the results are the same, and nothing is left running."""
+    def refuse(fd: int, blocking: bool) -> None:
+        raise OSError("not on this platform")
+
+    monkeypatch.setattr("snail_action.blobstream.os.set_blocking", refuse)
+    rnd = random.Random(4)
+    ids = committed(git_repo, {f"f{i}.png": rnd.randbytes(rnd.randrange(0, 200_000)) for i in range(60)})
+    order = list(ids) * 40  # more than the pipes hold both ways: the writer and the reader must overlap
+    with BlobDigests(git_repo.path) as stream:
+        stream.send(order[:1000])
+        stream.poll()  # nothing is written yet, so nothing can be answered
+        assert stream.done == 0
+        stream.send(order[1000:])
+        while stream.done < len(order):
+            stream.wait()
+        feeder = stream._feeder  # noqa: SLF001
+    assert feeder is not None and not feeder.is_alive()
+    for blob, data in ids.items():
+        assert stream.found[blob][:2] == (len(data), hashlib.sha256(data).hexdigest())
