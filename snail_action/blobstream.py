@@ -11,6 +11,7 @@ Python classifies, instead of after it (docs/performance.md, "Planning big pushe
   `end_input`, as before.
 - Answers are read in large blocks (`_BlockReader`); objects under 1 MB are parsed and hashed from
   those blocks, larger ones are hashed as they stream, across as many reads as they take.
+- Headers are `TYPE SIZE` only (`--batch=%(objecttype) %(objectsize)`): the ids are known, in order.
 - `--buffer` makes git hold up to a stdio buffer of answers until more ids or the end of its input
   arrive, so only `poll` (never blocking) may run before `end_input`; `wait` ends the input first.
 """
