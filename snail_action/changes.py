@@ -73,7 +73,7 @@ def parse_raw_diff(out: bytes) -> list[Change]:
     # so this gives exactly the strings that decoding each path on its own gives (see decode_path).
     tokens = decode_path(out).split("\0")
     changes: list[Change] = []
-    append = changes.append
+    append, new = changes.append, tuple.__new__  # Change(...) without its Python-level __new__: a fifth of the parse
     i, n = 0, len(tokens)
     while i < n:
         meta = tokens[i]
@@ -89,7 +89,7 @@ def parse_raw_diff(out: bytes) -> list[Change]:
         else:
             old_path = path = tokens[i + 1]
             i += 2
-        append(Change(status, path, old_path, old_mode, new_mode, old_blob, new_blob))
+        append(new(Change, (status, path, old_path, old_mode, new_mode, old_blob, new_blob)))
     return changes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from typing import TextIO
 
@@ -10,8 +11,10 @@ from .blobs import open_blob_reader
 from .checks import check_puts
 from .gitrange import GitRunner
 from .model import Finding, Operation, Plan
+from .plan_json import plan_json_text
 from .planning import build_plan_and_range
-from .report import Console, annotation_prefix, display_path, json_text, one_line, safe_text
+from .planpipe import no_cycle_collection
+from .report import Console, annotation_prefix, display_path, one_line, safe_text
 from .settings import Settings
 
 
@@ -65,9 +68,15 @@ def _annotate_all(plan: Plan, settings: Settings, extra: list[Finding] | None = 
 
 
 def run_plan(args: argparse.Namespace, settings: Settings) -> int:
-    plan, rng = build_plan_and_range(settings)
-    if getattr(args, "json", False):
-        print(json_text(plan.to_json()))
+    with no_cycle_collection():  # the plan's objects are not rescanned while its text is written either
+        plan, rng = build_plan_and_range(settings)
+        text = plan_json_text(plan) if getattr(args, "json", False) else None
+        # The plan's objects (a few per changed file, none in a cycle) live until the command ends: set
+        # aside from the cycle collector, which would otherwise walk them all once it is back on and
+        # once more when the interpreter exits (10 ms on 25,000 changes).
+        gc.freeze()
+    if text is not None:
+        print(text)
         _report(plan)
     else:
         print_plan(plan, rng.source, sys.stdout)

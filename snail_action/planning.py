@@ -17,6 +17,7 @@ that into the images of the tree at `after`. Every rule below follows from that:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,8 +27,7 @@ import git
 from snail_backend.formats import content_type_for_path
 from snail_backend.validation import LFS_POINTER_REASON
 
-from .blobs import BlobNotFound, digest_blobs
-from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change, diff_trees
+from .changes import MODE_SUBMODULE, MODE_SYMLINK, Change
 from .gitrange import GitRunner, Range, git_error_line, note_to_stderr, resolve_range
 from .globs import Globs
 from .model import Finding, Operation, Plan
@@ -100,6 +100,11 @@ _SEND: dict[str, Verdict] = {}  # one (immutable) verdict per content type
 
 def _content_type(path: str) -> str | None:
     """content_type_for_path(path), looked up once per extension: it is asked once per changed file."""
+    dot = path.rfind(".")  # first the usual name: its last dot follows a character of the name other than a dot
+    if dot > 0 and path[dot - 1] not in "./" and path.find("/", dot) < 0:
+        found = _TYPE_BY_SUFFIX.get(path[dot + 1:], False)
+        if found is not False:
+            return found  # type: ignore[return-value]
     name = path[path.rfind("/") + 1:]
     dot = name.rfind(".")
     if dot <= 0 or not name[:dot].strip("."):  # no dot after a character other than a dot: no extension
@@ -146,6 +151,35 @@ def classify(path: str, mode: str, policy: Policy) -> Verdict:
 # ---------------------------------------------------------------- the pure core
 
 
+def _put_and_delete() -> tuple[Callable[..., Operation], Callable[..., Operation]]:
+    """Operation("put", path, change, type, size, sha256, blob, renamed_from) and Operation("delete",
+    path, change, renamed_to=...), built with one dict instead of the frozen dataclass's nine
+    object.__setattr__ calls: half the cost, once per operation of a big push. Equal objects (the
+    same fields, the same __dict__); the class itself should Operation ever stop being that simple."""
+    fields = ("op", "path", "change", "content_type", "size", "sha256", "blob", "renamed_from", "renamed_to")
+    if tuple(f.name for f in dataclasses.fields(Operation)) != fields or hasattr(Operation, "__post_init__") \
+            or hasattr(Operation, "__slots__"):
+        return (lambda *a: Operation("put", *a)), (lambda p, c, to: Operation("delete", p, c, renamed_to=to))
+    new, set_dict = object.__new__, object.__setattr__
+
+    def put(path: str, change: str, ctype: str | None, size: int, sha: str, blob: str, src: str | None) -> Operation:
+        op = new(Operation)
+        set_dict(op, "__dict__", {"op": "put", "path": path, "change": change, "content_type": ctype, "size": size,
+                                  "sha256": sha, "blob": blob, "renamed_from": src, "renamed_to": None})
+        return op
+
+    def delete(path: str, change: str, renamed_to: str | None) -> Operation:
+        op = new(Operation)
+        set_dict(op, "__dict__", {"op": "delete", "path": path, "change": change, "content_type": None, "size": None,
+                                  "sha256": None, "blob": None, "renamed_from": None, "renamed_to": renamed_to})
+        return op
+
+    return put, delete
+
+
+new_put, new_delete = _put_and_delete()
+
+
 class _Builder:
     def __init__(self, policy: Policy):
         self.policy = policy
@@ -156,6 +190,9 @@ class _Builder:
         self.rejected: list[Finding] = []
         self.skipped: list[Finding] = []
         self.warnings: list[Finding] = []
+        self.put_operations: list[Operation] = []  # the first `settled` puts, with their contents
+        self.lfs_rejected: list[Finding] = []
+        self.settled = 0
 
     def note(self, path: str, v: Verdict) -> None:
         {"skip": self.skipped, "reject": self.rejected, "warn": self.warnings}[v.kind].append(Finding(path, v.reason))
@@ -164,7 +201,7 @@ class _Builder:
         """The old side leaves the tree: a delete when the backend holds it. True if a delete was planned."""
         v = classify(ch.old_path, ch.old_mode, self.policy)
         if v.kind == "send":
-            self.deletes.append(Operation("delete", ch.old_path, ch.status, renamed_to=renamed_to))
+            self.deletes.append(new_delete(ch.old_path, ch.status, renamed_to))
             return True
         if not quiet:
             # A non-image was never sent, so there is nothing to remove: not an error whatever the policy.
@@ -209,23 +246,36 @@ class _Builder:
         else:  # U (unmerged) and X (unknown) cannot come from comparing two commits
             self.skipped.append(Finding(ch.path, f"unsupported git change {ch.status}"))
 
-    def plan(self, before: str | None, after: str, digests: Mapping[str, tuple[int, str]] | None = None,
-             lfs_blobs: Iterable[str] = ()) -> Plan:
-        """The plan; with `digests`, puts carry their size and sha256, as `attach_contents` gives them."""
-        if digests is None:
-            puts = [Operation("put", path, change, ctype, blob=blob, renamed_from=src)
-                    for path, change, ctype, blob, src in self.puts]
-            return Plan(before, after, self.deletes + puts, self.rejected, self.skipped, self.warnings)
-        lfs = set(lfs_blobs)
-        operations = list(self.deletes)
-        rejected = list(self.rejected)
-        for path, change, ctype, blob, src in self.puts:
-            if blob in lfs:
-                rejected.append(Finding(path, LFS_REASON))
+    def plan(self, before: str | None, after: str) -> Plan:
+        """The plan without contents: puts carry their blob id but no size or sha256 (see `settle`)."""
+        puts = [Operation("put", path, change, ctype, blob=blob, renamed_from=src)
+                for path, change, ctype, blob, src in self.puts]
+        return Plan(before, after, self.deletes + puts, self.rejected, self.skipped, self.warnings)
+
+    def settle(self, found: Mapping[str, tuple[int, str, bytes]]) -> None:
+        """Build the puts, in order, whose content is in `found` (blob id -> size, sha256, first bytes):
+        called while git still reads the later ones. A blob that is a Git LFS pointer is rejected
+        instead of put, since the pointer is not the image."""
+        puts, operations, k, end = self.puts, self.put_operations, self.settled, len(self.puts)
+        while k < end:
+            path, change, ctype, blob, src = puts[k]
+            got = found.get(blob)
+            if got is None:
+                break
+            size, sha, first = got
+            if size < LFS_POINTER_MAX and first.startswith(LFS_POINTER_PREFIX):
+                self.lfs_rejected.append(Finding(path, LFS_REASON))
             else:
-                size, sha = digests[blob]
-                operations.append(Operation("put", path, change, ctype, size, sha, blob, src))
-        return Plan(before, after, operations, rejected, list(self.skipped), list(self.warnings))
+                operations.append(new_put(path, change, ctype, size, sha, blob, src))
+            k += 1
+        self.settled = k
+
+    def settled_plan(self, before: str | None, after: str) -> Plan:
+        """The plan once `settle` has built every put."""
+        if self.settled < len(self.puts):
+            raise KeyError(self.puts[self.settled][3])
+        return Plan(before, after, self.deletes + self.put_operations, self.rejected + self.lfs_rejected,
+                    list(self.skipped), list(self.warnings))
 
 
 def plan_changes(changes: Iterable[Change], policy: Policy, before: str | None, after: str) -> Plan:
@@ -284,26 +334,11 @@ def _build(settings: Settings, log: Callable[[str], None]) -> tuple[Plan, Range]
 
 
 def plan_range(settings: Settings, runner: GitRunner, rng: Range) -> Plan:
-    """The plan of a range already resolved (both ends in the clone), with every put's size and sha256."""
-    builder = _Builder(Policy.from_settings(settings))
-    for ch in diff_trees(runner, rng.before, rng.after):
-        builder.add(ch)
-    blobs = list(dict.fromkeys(put[3] for put in builder.puts if put[3]))  # each blob read once
-    lfs: list[str] = []
+    """The plan of a range already resolved (both ends in the clone), with every put's size and sha256.
+    Git's diff, `git cat-file` and the classification run overlapped: see planpipe.py."""
+    from .planpipe import plan_with_contents  # it builds on this module
 
-    def inspect(blob_id: str, head: bytes) -> None:
-        if is_lfs_pointer(head):
-            lfs.append(blob_id)
-
-    digests: dict[str, tuple[int, str]] = {}
-    try:
-        for blob_id, size, sha in digest_blobs(runner.root, blobs, inspect):
-            digests[blob_id] = (size, sha)
-    except BlobNotFound as exc:
-        path = next((put[0] for put in builder.puts if put[3] == exc.args[0]), "?")
-        raise SettingsError(f"the content of {path!r} (blob {exc.args[0]}) is missing from the repository: "
-                            "fetch it (a complete clone has it), then run again") from None
-    return builder.plan(rng.before, rng.after, digests, [b for b in lfs if digests[b][0] < LFS_POINTER_MAX])
+    return plan_with_contents(_Builder(Policy.from_settings(settings)), runner, rng)
 
 
 def build_plan(settings: Settings) -> Plan:
