@@ -113,7 +113,7 @@ def convolve(im: Image.Image, size: tuple[int, int],
     for the modes it takes (an RGBA image premultiplied on the way, as Pillow does), Pillow otherwise."""
     if Resizer is None or im.mode not in SIMD_MODES:
         return im.resize(size, RESAMPLE, box=box)
-    out = Image.new(im.mode, size)
+    out = Image.new(im.mode, size, None)  # not cleared: the resizer writes every pixel
     options = ResizeOptions(resize_alg=ResizeAlg.convolution(FilterType[FILTER]))
     if box is not None:
         options.crop_box = CropBox(box[0], box[1], box[2] - box[0], box[3] - box[1])
