@@ -251,6 +251,27 @@ def test_the_simd_resize_computes_pillows_filter_as_exactly(monkeypatch, mode: s
     assert simd_db >= (35 if mode in ("RGBA", "LA") else 45)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_the_simd_resize_makes_the_same_bytes_on_every_cpu(monkeypatch, mode: str) -> None:
+    # `snail-images variants` on a laptop writes what the backend stores on Lambda: the resizer picks AVX2,
+    # SSE4.1 or plain code by the CPU, and each must compute the same pixels.
+    if imaging.resample.Resizer is None:
+        pytest.skip("no SIMD resizer on this platform")
+    from cykooz_resizer import CpuExtensions
+
+    im = _noise(mode)
+    made = set()
+    for extensions in CpuExtensions:
+        resizer = imaging.resample.Resizer()
+        try:
+            resizer.cpu_extensions = extensions
+        except Exception:  # noqa: BLE001 -- an extension this CPU lacks (NEON on x86, AVX2 on an old CPU)
+            continue
+        monkeypatch.setattr(imaging.resample._local, "resizer", resizer, raising=False)
+        made.add(imaging.resize(im, (1000, 736)).tobytes())
+    assert len(made) == 1
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_transparent_pixels_lend_no_colour_to_their_neighbours(mode: str) -> None:
     # Resizing premultiplied: a pixel half covered by a white shape beside fully transparent black stays
