@@ -32,11 +32,11 @@ from .errors import ConversionError, UndecodableImage
 from .orient import TIFF_OPENS_TURNED, orientation_of
 from .palette import palette_plan, psnr, to_palette
 from .pipeline import Rendition, Variant, decode, make_variant_images, render_variants
-from .resample import PREMULTIPLY_STRIP_PIXELS, REDUCING_GAP, RESAMPLE, convolve, fit_within, resize
+from .resample import PREMULTIPLY_STRIP_PIXELS, REDUCING_GAP, RESAMPLE, fit_within, resize
 
 __all__ = [
     "PREMULTIPLY_STRIP_PIXELS", "REDUCING_GAP", "RESAMPLE", "TIFF_OPENS_TURNED", "ConversionError",
-    "Rendition", "UndecodableImage", "Variant", "convolve", "decode", "encode",
+    "Rendition", "UndecodableImage", "Variant", "decode", "encode",
     "estimate_jpeg_quality", "fit_within", "make_variant_images", "orientation_of", "palette_plan", "psnr",
     "render_variants", "resize", "reusable_original", "to_palette",
 ]
