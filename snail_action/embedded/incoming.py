@@ -23,6 +23,22 @@ from .events import s3_event
 ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
 
 
+def put_time(bucket: str, key: str) -> str | None:
+    """When moto stored the object now under `key`, to the microsecond; None where this process's moto
+    does not hold it. S3 lists LastModified to the second, so by the listing alone the same URL put
+    again within a second of the first put (a replay right after the registration) looked like the
+    object already handled, and its event was never sent."""
+    try:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
+
+        stored = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets[bucket].keys.get(key)
+    except (ImportError, KeyError, AttributeError):
+        return None
+    modified = getattr(stored, "last_modified", None)
+    return modified.isoformat() if modified is not None else None
+
+
 class IncomingWatcher:
     def __init__(self, s3: Any, bucket: str, handle: Callable[[dict[str, Any]], Any], *, region: str,
                  prefix: str = INCOMING_PREFIX, interval: float = 0.1, workers: int = 4,
@@ -77,24 +93,24 @@ class IncomingWatcher:
 
     def _poll(self) -> int:
         listed: set[tuple[str, str, str]] = set()
-        fresh: list[dict[str, Any]] = []
+        fresh: list[tuple[dict[str, Any], tuple[str, str, str]]] = []
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=self._prefix):
             for obj in page.get("Contents", []):
-                # LastModified too: the same bytes put again under the same key are a new event in S3.
-                ident = (obj["Key"], obj["ETag"], str(obj.get("LastModified")))
+                # When it was put too: the same bytes put again under the same key are a new event in S3.
+                ident = (obj["Key"], obj["ETag"], put_time(self._bucket, obj["Key"]) or str(obj.get("LastModified")))
                 listed.add(ident)
                 if ident not in self._seen:
-                    fresh.append(obj)
+                    fresh.append((obj, ident))
         # Forget objects that are gone, so the same key uploaded again is a new event, as in S3.
         self._seen &= listed
-        for obj in fresh:
-            self._seen.add((obj["Key"], obj["ETag"], str(obj.get("LastModified"))))
+        for obj, ident in fresh:
+            self._seen.add(ident)
             self._sequencer += 1
             event = s3_event(bucket=self._bucket, key=obj["Key"], size=obj["Size"], etag=obj["ETag"],
                              region=self._region, sequencer=self._sequencer)
             with self._cond:
                 self._pending += 1
-            self._pool.submit(self._deliver, event, (obj["Key"], obj["ETag"], str(obj.get("LastModified"))))
+            self._pool.submit(self._deliver, event, ident)
         return len(fresh)
 
     def _deliver(self, event: dict[str, Any], ident: tuple[str, str, str]) -> None:
@@ -104,8 +120,8 @@ class IncomingWatcher:
                 try:
                     self._handle(event)
                     with self._poll_lock:
-                        # Handled and gone (the backend's handler removes it): the same bytes put again
-                        # under the same key within the listing's one-second LastModified are a new event.
+                        # Handled and gone (the backend's handler removes it): forgotten, though a new put of
+                        # the same bytes would differ by its put time anyway.
                         if not self._exists(ident[0]):
                             self._seen.discard(ident)
                     with self._cond:
